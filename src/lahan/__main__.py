@@ -1,0 +1,3 @@
+from lahan.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""The ``lahan`` command line: parse, call the library, print.
+
+Each subcommand lives in its own module under ``lahan.commands`` and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` to a callable
+taking the parsed namespace and returning an exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from lahan import __version__
+from lahan.commands import COMMAND_MODULES
+from lahan.errors import LahanError
+
+EPILOG = """\
+examples:
+  lahan demo                                   # whole pipeline, offline, on a built-in corpus
+  lahan data check ../data/mahanews            # audit a dataset before trusting numbers
+  lahan finetune --model preset:small --data ../data/mahanews --out runs/teacher
+  lahan evaluate --model runs/teacher --data ../data/mahanews --split test
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lahan",
+        description="Make transformer text classifiers small and fast, and measure it honestly.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"lahan {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    # lahan draws its own progress; transformers' per-file load/save bars are noise here.
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except LahanError as err:
+        print(f"lahan: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lahan: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

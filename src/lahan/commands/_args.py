@@ -1,0 +1,132 @@
+"""Flags shared by several commands, with defaults read from the config dataclasses."""
+
+from __future__ import annotations
+
+import argparse
+
+from lahan.errors import LahanError
+from lahan.models import PRESETS, ModelConfig
+from lahan.train import PRECISIONS, TrainConfig
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    d = ModelConfig(source="preset:tiny")
+    g = parser.add_argument_group("model")
+    g.add_argument(
+        "--model",
+        required=True,
+        help="hub id (owner/name), a local model folder, or preset:"
+        + "|".join(PRESETS)
+        + " to build a BERT from scratch",
+    )
+    # Preset-only options default to None so that giving one for a checkpoint is caught.
+    g.add_argument(
+        "--vocab-size",
+        type=int,
+        default=None,
+        help=f"presets: WordPiece vocabulary trained on train (default {d.vocab_size})",
+    )
+    g.add_argument(
+        "--dropout", type=float, default=None, help=f"presets: dropout (default {d.dropout})"
+    )
+    g.add_argument(
+        "--tokenizer",
+        default=None,
+        help="presets: reuse this tokenizer folder instead of training one",
+    )
+    g.add_argument(
+        "--relabel", action="store_true", help="map dataset labels onto the model's labels by name"
+    )
+    g.add_argument(
+        "--new-head",
+        action="store_true",
+        help="replace the checkpoint's classification head by a new one",
+    )
+
+
+def model_config_from_args(args: argparse.Namespace) -> ModelConfig:
+    preset_only = {
+        "vocab_size": args.vocab_size,
+        "dropout": args.dropout,
+        "tokenizer": args.tokenizer,
+    }
+    given = {k: v for k, v in preset_only.items() if v is not None}
+    if given and not args.model.startswith("preset:"):
+        flags = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise LahanError(f"{flags} only apply to --model preset:NAME, not to '{args.model}'")
+    return ModelConfig(source=args.model, relabel=args.relabel, new_head=args.new_head, **given)
+
+
+def add_train_arguments(
+    parser: argparse.ArgumentParser, defaults: TrainConfig | None = None
+) -> None:
+    d = defaults or TrainConfig()
+    g = parser.add_argument_group("training")
+    g.add_argument("--epochs", type=int, default=d.epochs, help=f"default {d.epochs}")
+    g.add_argument(
+        "--batch-size",
+        type=int,
+        default=d.batch_size,
+        help=f"global batch size (default {d.batch_size})",
+    )
+    g.add_argument(
+        "--grad-accum",
+        type=int,
+        default=d.grad_accum,
+        help=f"gradient accumulation steps (default {d.grad_accum})",
+    )
+    g.add_argument(
+        "--lr",
+        type=float,
+        default=d.lr,
+        help=f"learning rate (default {TrainConfig.LR_PRETRAINED} for pretrained "
+        f"models, {TrainConfig.LR_SCRATCH} for presets)",
+    )
+    g.add_argument(
+        "--max-length",
+        type=int,
+        default=d.max_length,
+        help=f"tokens per text, longer ones truncated (default {d.max_length})",
+    )
+    g.add_argument(
+        "--group-by-length",
+        action="store_true",
+        default=d.group_by_length,
+        help="batch texts of similar length together (less padding)",
+    )
+    g.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=d.precision,
+        help="mixed precision: fp16 needs CUDA; bf16 works on CPU (default no)",
+    )
+    g.add_argument(
+        "--patience",
+        type=int,
+        default=d.patience,
+        help=f"early stopping: epochs without dev macro-F1 gain (0: off; default {d.patience})",
+    )
+    g.add_argument(
+        "--max-steps",
+        type=int,
+        default=d.max_steps,
+        help="stop after this many optimizer steps (quick runs)",
+    )
+    g.add_argument("--seed", type=int, default=d.seed, help=f"training seed (default {d.seed})")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        grad_accum=args.grad_accum,
+        lr=args.lr,
+        max_length=args.max_length,
+        group_by_length=args.group_by_length,
+        precision=args.precision,
+        patience=args.patience,
+        max_steps=args.max_steps,
+        seed=args.seed,
+        progress=not args.no_progress,
+    )

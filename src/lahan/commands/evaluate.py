@@ -1,0 +1,77 @@
+"""`lahan evaluate`: accuracy, macro P/R/F1, per-class report and confusion matrix."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from lahan.data.config import add_data_arguments, data_config_from_args
+from lahan.train import TrainConfig
+
+EXAMPLES = """\
+examples:
+  lahan evaluate --model runs/teacher --data ../shared/data/mahanews --split test
+  lahan evaluate --model runs/teacher --data data/news.csv --json
+"""
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="measure a saved classifier on a split",
+        description="Evaluate a saved classifier: accuracy, macro precision/recall/F1, "
+        "per-class report, confusion matrix (PNG) and a JSON result.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--model", required=True, help="a model folder saved by lahan (or any HF folder)"
+    )
+    add_data_arguments(p)
+    p.add_argument(
+        "--split",
+        default="dev",
+        choices=["train", "dev", "test"],
+        help="which split to evaluate (default dev)",
+    )
+    p.add_argument("--out", default=None, help="folder for the JSON and PNG (default MODEL/eval)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=TrainConfig.eval_batch_size,
+        help=f"default {TrainConfig.eval_batch_size}",
+    )
+    p.add_argument("--relabel", action="store_true", help="map labels by name")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lahan.evaluate import format_metrics_table
+    from lahan.recipes.evaluate import run_evaluate
+
+    report = run_evaluate(
+        args.model,
+        data_config_from_args(args),
+        args.split,
+        args.out,
+        batch_size=args.batch_size,
+        relabel=args.relabel,
+    )
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 0
+    print(format_metrics_table([(args.split, report)]))
+    print()
+    per_class = report["per_class"]
+    print(f"{'label':<16}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}")
+    for name in report["labels"]:
+        c = per_class[name]
+        print(
+            f"{name:<16}{c['precision']:>10.3f}{c['recall']:>8.3f}{c['f1-score']:>8.3f}"
+            f"{int(c['support']):>9}"
+        )
+    if report["same_data_as_training"] is False:
+        print("note: this data differs from the data the model was trained on")
+    print(f"\nwrote {report['files']['json']} and {report['files']['confusion_png']}")
+    return 0

@@ -1,0 +1,136 @@
+"""Prediction and classification metrics, shared by training, evaluation and the demo."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import (
+    accuracy_score,
+    classification_report,
+    confusion_matrix,
+    precision_recall_fscore_support,
+)
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+@torch.no_grad()
+def predict_logits(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    batch_size: int,
+    max_length: int,
+    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+) -> np.ndarray:
+    """Logits for ``texts`` in input order, as float32 [n, num_labels].
+
+    Texts are batched by length (longest first) so each batch pads to a similar
+    length; the rows are put back in input order at the end.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    lengths = [
+        len(ids)
+        for ids in tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+    ]
+    order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        batch = tokenizer(
+            [texts[i] for i in idx],
+            truncation=True,
+            max_length=max_length,
+            padding=True,
+            return_tensors="pt",
+        ).to(device)
+        with autocast():
+            logits = model(**batch).logits
+        out[idx] = logits.float().cpu().numpy()
+    model.train(was_training)
+    return out
+
+
+def compute_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[int]) -> dict:
+    """Accuracy and macro precision / recall / F1 over all ``labels`` (absent ones count as 0)."""
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        y_true, y_pred, labels=list(labels), average="macro", zero_division=0
+    )
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_precision": float(precision),
+        "macro_recall": float(recall),
+        "macro_f1": float(f1),
+        "n": len(y_true),
+    }
+
+
+def full_report(y_true: Sequence[int], y_pred: Sequence[int], label_names: list[str]) -> dict:
+    """Metrics plus the per-class report and the confusion matrix (rows: true, cols: predicted)."""
+    ids = list(range(len(label_names)))
+    metrics = compute_metrics(y_true, y_pred, ids)
+    metrics["per_class"] = classification_report(
+        y_true, y_pred, labels=ids, target_names=label_names, output_dict=True, zero_division=0
+    )
+    metrics["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels=ids).tolist()
+    metrics["labels"] = label_names
+    return metrics
+
+
+def plot_confusion(matrix: list[list[int]], label_names: list[str], path: Path, title: str) -> Path:
+    """Write the confusion matrix as a PNG (row-normalised colours, raw counts printed).
+
+    Uses matplotlib's object API with the Agg canvas: no pyplot, so no global
+    backend switch in the caller's process.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    counts = np.asarray(matrix)
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = max(4.0, 0.55 * len(label_names) + 2)
+    fig = Figure(figsize=(size, size * 0.9))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(label_names)), label_names, rotation=45, ha="right")
+    ax.set_yticks(range(len(label_names)), label_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    for i in range(len(label_names)):
+        for j in range(len(label_names)):
+            if counts[i, j]:
+                colour = "white" if rates[i, j] > 0.5 else "black"
+                ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=8, color=colour)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=120)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def format_metrics_table(rows: list[tuple[str, dict]]) -> str:
+    """A small fixed-width table: one row per (name, metrics)."""
+    header = f"{'':<12}{'n':>7}{'accuracy':>10}{'macro-P':>9}{'macro-R':>9}{'macro-F1':>10}"
+    lines = [header]
+    for name, m in rows:
+        lines.append(
+            f"{name:<12}{m['n']:>7}{m['accuracy']:>10.4f}{m['macro_precision']:>9.4f}"
+            f"{m['macro_recall']:>9.4f}{m['macro_f1']:>10.4f}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,422 @@
+"""Load, build and save classifiers and their tokenizers.
+
+A model comes from one of three places:
+  * a local folder (a Hugging Face model folder, lahan's own included);
+  * a hub id (``owner/name``), downloaded by transformers when the network allows;
+  * ``preset:NAME``: a BERT encoder built from scratch, with a WordPiece tokenizer
+    trained by ``tokenizers`` on the training texts.
+
+Whatever lahan saves is an ordinary Hugging Face folder (config.json,
+model.safetensors, tokenizer files) plus ``lahan.json``, which records how it was
+made: the command's config, the data fingerprint, metrics and library versions.
+Weights are read through safetensors only: never pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer, normalizers, pre_tokenizers
+from tokenizers.models import WordPiece
+from tokenizers.trainers import WordPieceTrainer
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    BertConfig,
+    BertForSequenceClassification,
+    BertTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from lahan import __version__
+from lahan.errors import LahanError
+from lahan.hub import hub_unreachable, looks_like_hub_id
+from lahan.io import atomic_dir, atomic_write_json
+
+log = logging.getLogger(__name__)
+
+RECORD_FILE = "lahan.json"
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+# (layers, hidden, heads, intermediate): BERT shapes from tiny to BERT-base.
+PRESETS: dict[str, tuple[int, int, int, int]] = {
+    "tiny": (2, 128, 2, 512),
+    "small": (4, 256, 4, 1024),
+    "mini": (6, 384, 6, 1536),
+    "base": (12, 768, 12, 3072),
+}
+
+
+@dataclass
+class ModelConfig:
+    """How to obtain the model to train: every default in one place."""
+
+    source: str  # folder, hub id, or preset:NAME
+    vocab_size: int = 8000  # presets only: WordPiece vocabulary trained on the train split
+    max_position: int = 512  # presets only
+    dropout: float = 0.1  # presets only
+    relabel: bool = False  # map dataset labels onto the model's labels by name
+    tokenizer: str | None = None  # presets: reuse this tokenizer folder instead of training one
+    new_head: bool = False  # replace a trained classification head by a fresh one
+
+    def __post_init__(self) -> None:
+        if self.is_preset and self.preset_name not in PRESETS:
+            raise LahanError(
+                f"unknown preset '{self.preset_name}': choose one of "
+                + ", ".join(f"preset:{p}" for p in PRESETS)
+            )
+        if self.vocab_size < 100:
+            raise LahanError(f"--vocab-size {self.vocab_size} is too small: use at least 100")
+        if not 0.0 <= self.dropout < 1.0:
+            raise LahanError(f"--dropout must be in [0, 1), got {self.dropout}")
+
+    @property
+    def is_preset(self) -> bool:
+        return self.source.startswith("preset:")
+
+    @property
+    def preset_name(self) -> str:
+        return self.source.split(":", 1)[1]
+
+
+# --------------------------------------------------------------------------- build
+
+
+def train_wordpiece(texts: list[str], vocab_size: int) -> BertTokenizer:
+    """Train a cased WordPiece vocabulary on ``texts`` and wrap it as a BertTokenizer.
+
+    Lower-casing and accent stripping are off: stripping "accents" would delete
+    Devanagari vowel signs and the virama, which are combining marks.
+    """
+    normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False
+    )
+    tok = Tokenizer(WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    return wordpiece_from_vocab(tok.get_vocab())
+
+
+def wordpiece_from_vocab(vocab: dict[str, int]) -> BertTokenizer:
+    """A cased BERT WordPiece tokenizer over ``vocab`` (token -> id)."""
+    return BertTokenizer(vocab=vocab, do_lower_case=False, strip_accents=False)
+
+
+def build_preset(
+    config: ModelConfig,
+    labels: list[str],
+    train_texts: list[str],
+    tokenizer: PreTrainedTokenizerBase | None = None,
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """A randomly initialised BERT classifier of a preset shape.
+
+    Its tokenizer is ``tokenizer`` if given, else the folder ``config.tokenizer``,
+    else a WordPiece vocabulary trained on ``train_texts``. Note: the WordPiece
+    trainer of ``tokenizers`` breaks ties between equally frequent merges in a
+    run-dependent order, so two trainings on the same texts can differ in a few
+    rare tokens; pass a tokenizer folder for bit-exact reruns.
+    """
+    layers, hidden, heads, intermediate = PRESETS[config.preset_name]
+    if tokenizer is None and config.tokenizer:
+        tokenizer = load_tokenizer(config.tokenizer, flag="--tokenizer")
+    if tokenizer is None:
+        tokenizer = train_wordpiece(train_texts, config.vocab_size)
+    bert_config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=intermediate,
+        max_position_embeddings=config.max_position,
+        hidden_dropout_prob=config.dropout,
+        attention_probs_dropout_prob=config.dropout,
+        pad_token_id=tokenizer.pad_token_id,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
+    return BertForSequenceClassification(bert_config), tokenizer
+
+
+# --------------------------------------------------------------------------- load
+
+
+def _generic_labels(id2label: dict) -> bool:
+    """True when a config carries transformers' placeholder labels (LABEL_0, ...)."""
+    return all(re.fullmatch(r"LABEL_\d+", str(v)) for v in id2label.values())
+
+
+def _label_key(label: str) -> str:
+    return re.sub(r"[\s_-]+", "", label).casefold()
+
+
+def resolve_label_map(
+    model_labels: list[str], data_labels: list[str], relabel: bool
+) -> dict[str, str]:
+    """Map each dataset label to a model label, or explain the mismatch.
+
+    Equal sets map to themselves (order does not matter: ids follow the model).
+    With ``relabel``, labels are matched by name ignoring case, spaces, '_' and '-'.
+    """
+    if set(data_labels) <= set(model_labels):
+        return {label: label for label in data_labels}
+    if relabel:
+        by_key = {_label_key(m): m for m in model_labels}
+        mapping = {d: by_key.get(_label_key(d)) for d in data_labels}
+        missing = [d for d, m in mapping.items() if m is None]
+        if not missing:
+            return mapping  # type: ignore[return-value]
+        raise LahanError(
+            f"--relabel could not match dataset labels {missing} to any model label "
+            f"{model_labels}: fix the label names in the data, or fine-tune a new head "
+            "from an encoder without one"
+        )
+    raise LahanError(
+        f"the model's labels {model_labels} do not match the dataset's labels {data_labels}: "
+        "pass --relabel to map them by name, or use data with the model's labels"
+    )
+
+
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "vocab.txt",
+    "vocab.json",
+    "sentencepiece.bpe.model",
+    "spiece.model",
+    "tokenizer.model",
+)
+
+
+def _from_pretrained_or_explain(loader, source: str, flag: str = "--model", **kwargs):
+    """Call a transformers loader on a folder or hub id; any failure becomes one clear line."""
+    if Path(source).is_dir():
+        try:
+            return loader(source, **kwargs)
+        except Exception as err:  # noqa: BLE001 - whatever broke, the folder is at fault
+            reason = " ".join(str(err).split())[:200] or type(err).__name__
+            raise LahanError(
+                f"could not load {flag} folder '{source}' ({type(err).__name__}: {reason}): "
+                "is it a complete Hugging Face model folder (config.json, weights, tokenizer)?"
+            ) from err
+    if not looks_like_hub_id(source):
+        raise LahanError(
+            f"{flag} '{source}': no such folder. Pass an existing folder"
+            + (
+                ", a hub id (owner/name) or preset:tiny|small|mini|base"
+                if flag == "--model"
+                else ""
+            )
+        )
+    unreachable = hub_unreachable()
+    if unreachable:
+        raise LahanError(
+            f"{flag} '{source}': the Hugging Face Hub cannot be reached ({unreachable}) and "
+            f"no local folder has that name. Where you have the network, run "
+            f"`hf download {source} --local-dir DIR` and pass {flag} DIR"
+        )
+    try:
+        return loader(source, **kwargs)
+    except (OSError, ValueError) as err:
+        raise LahanError(
+            f"{flag} '{source}': could not get it from the Hugging Face Hub (offline, private, "
+            f"or no such model). Where you have the network, run "
+            f"`hf download {source} --local-dir DIR` and pass {flag} DIR"
+        ) from err
+
+
+def load_tokenizer(source: str, flag: str = "--model") -> PreTrainedTokenizerBase:
+    if Path(source).is_dir() and not any((Path(source) / f).exists() for f in TOKENIZER_FILES):
+        raise LahanError(
+            f"{flag} folder '{source}' has no tokenizer files ({', '.join(TOKENIZER_FILES[:2])}, "
+            "...): save the tokenizer with the model (tokenizer.save_pretrained(folder))"
+        )
+    return _from_pretrained_or_explain(AutoTokenizer.from_pretrained, source, flag)
+
+
+def _reset_classifier(model: PreTrainedModel) -> None:
+    """Re-initialise the classification head's Linear layers (a really new head)."""
+    head = getattr(model, "classifier", None) or getattr(model, "score", None)
+    if not isinstance(head, torch.nn.Module):
+        raise LahanError(f"cannot find the classification head of {type(model).__name__}")
+    # BERT's own initialisation (transformers' _init_weights skips loaded parameters).
+    std = getattr(model.config, "initializer_range", 0.02)
+    with torch.no_grad():
+        for module in head.modules():
+            if isinstance(module, torch.nn.Linear):
+                torch.nn.init.normal_(module.weight, mean=0.0, std=std)
+                if module.bias is not None:
+                    torch.nn.init.zeros_(module.bias)
+
+
+def load_pretrained(
+    config: ModelConfig, labels: list[str]
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, dict[str, str]]:
+    """Load a classifier (or an encoder that gets a new head) for ``labels``.
+
+    Returns the model, its tokenizer, and the map from dataset label to model label.
+    An encoder without a classification head, or any model with ``new_head``, gets a
+    freshly initialised head for the dataset's labels. A trained classifier keeps its
+    head and must have the dataset's labels; one whose labels are placeholders
+    (LABEL_0, ...) is refused, since nothing says which output is which class.
+    """
+    source = config.source
+    if Path(source).is_dir():
+        check_model_folder(source)
+    hf_config = _from_pretrained_or_explain(AutoConfig.from_pretrained, source)
+    archs = hf_config.architectures or []
+    is_classifier = any(a.endswith("ForSequenceClassification") for a in archs)
+    id2label = {int(k): v for k, v in (hf_config.id2label or {}).items()}
+    new_labels = {
+        "num_labels": len(labels),
+        "id2label": dict(enumerate(labels)),
+        "label2id": {label: i for i, label in enumerate(labels)},
+    }
+    if is_classifier and not config.new_head:
+        if _generic_labels(id2label):
+            raise LahanError(
+                f"'{source}' is a trained classifier whose labels are placeholders "
+                f"({', '.join(id2label[i] for i in sorted(id2label))}): nothing says which "
+                "output is which class. Set id2label in its config.json, or pass --new-head "
+                "to train a new head"
+            )
+        model_labels = [id2label[i] for i in sorted(id2label)]
+        label_map = resolve_label_map(model_labels, labels, config.relabel)
+        model = _from_pretrained_or_explain(
+            AutoModelForSequenceClassification.from_pretrained, source, use_safetensors=True
+        )
+    else:
+        log.warning(
+            "'%s': a new classification head is initialised for %d labels", source, len(labels)
+        )
+        model = _from_pretrained_or_explain(
+            AutoModelForSequenceClassification.from_pretrained,
+            source,
+            use_safetensors=True,
+            ignore_mismatched_sizes=True,
+            **new_labels,
+        )
+        if is_classifier:
+            _reset_classifier(model)  # same shape loads the old weights: replace them
+        label_map = {label: label for label in labels}
+    tokenizer = load_tokenizer(source)
+    return model, tokenizer, label_map
+
+
+def check_model_folder(path: str | Path) -> None:
+    """Refuse folders that are not whole model folders, with a clear reason."""
+    path = Path(path)
+    if not (path / "config.json").is_file():
+        raise LahanError(f"'{path}' has no config.json: it is not a model folder (or not complete)")
+    if not any(path.glob("*.safetensors")):
+        pickles = [p.name for p in path.glob("*.bin")] + [p.name for p in path.glob("*.pt")]
+        hint = (
+            f" (it has {', '.join(pickles)}: lahan loads safetensors only, never pickle; "
+            "convert it with `model.save_pretrained(dir, safe_serialization=True)`)"
+            if pickles
+            else ""
+        )
+        raise LahanError(f"'{path}' has no .safetensors weights{hint}")
+
+
+def load_model(path: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, dict]:
+    """Load a saved classifier folder for inference: model (eval mode), tokenizer, record."""
+    path = Path(path)
+    if not path.exists():
+        raise LahanError(f"no model folder '{path}': pass the --out folder of finetune")
+    if not path.is_dir():
+        raise LahanError(f"--model '{path}' is a file: pass the model folder")
+    check_model_folder(path)
+    record = read_record(path)
+    tokenizer = load_tokenizer(str(path))
+    model = _from_pretrained_or_explain(
+        AutoModelForSequenceClassification.from_pretrained, str(path), use_safetensors=True
+    )
+    if len(tokenizer) > model.config.vocab_size:
+        raise LahanError(
+            f"'{path}': the tokenizer has {len(tokenizer)} tokens but the model's embedding "
+            f"only {model.config.vocab_size}: the tokenizer files belong to another model"
+        )
+    model.eval()
+    return model, tokenizer, record
+
+
+def model_labels(model: PreTrainedModel) -> list[str]:
+    id2label = model.config.id2label
+    return [id2label[i] for i in range(len(id2label))]
+
+
+# --------------------------------------------------------------------------- save
+
+
+def library_versions() -> dict[str, str]:
+    import accelerate
+    import safetensors
+    import tokenizers
+    import transformers
+
+    return {
+        "lahan": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "tokenizers": tokenizers.__version__,
+        "accelerate": accelerate.__version__,
+        "safetensors": safetensors.__version__,
+    }
+
+
+def read_record(path: str | Path) -> dict:
+    record_path = Path(path) / RECORD_FILE
+    if not record_path.exists():
+        return {}
+    try:
+        return json.loads(record_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise LahanError(f"{record_path} is not valid JSON ({err}): the folder is damaged") from err
+
+
+def save_model(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    out: str | Path,
+    record: dict,
+    write_extra: Callable[[Path], None] | None = None,
+) -> Path:
+    """Save model + tokenizer + lahan.json atomically: the folder appears whole or not at all.
+
+    ``write_extra(folder)`` may add files (reports, plots) inside the same atomic step.
+    """
+    out = Path(out)
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        if write_extra is not None:
+            write_extra(tmp)
+        full = {
+            "lahan_version": __version__,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "labels": model_labels(model),
+            **record,
+            "versions": library_versions(),
+        }
+        atomic_write_json(tmp / RECORD_FILE, full)
+    return out
+
+
+def config_dict(*configs) -> dict:
+    """Dataclass configs as one JSON-ready dict keyed by class name."""
+    return {type(c).__name__: asdict(c) for c in configs}

@@ -1,0 +1,1 @@
+"""Recipes: one file per job, built from the library's components (data, models, train)."""

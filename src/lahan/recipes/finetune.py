@@ -1,0 +1,131 @@
+"""Fine-tune (or train from a preset) a classifier on a dataset and save it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from accelerate.utils import broadcast_object_list, set_seed
+from transformers import BertTokenizer
+
+from lahan.data import DataConfig, Dataset, load_dataset
+from lahan.errors import LahanError
+from lahan.models import (
+    RECORD_FILE,
+    ModelConfig,
+    build_preset,
+    config_dict,
+    load_pretrained,
+    save_model,
+    train_wordpiece,
+    wordpiece_from_vocab,
+)
+from lahan.recipes.evaluate import evaluate_records, summary, write_report_files
+from lahan.train import TrainConfig, make_accelerator, train
+
+log = logging.getLogger(__name__)
+
+
+def data_summary(dataset: Dataset) -> dict:
+    """What a model record keeps about its data: source, fingerprint, split sizes, report."""
+    return {
+        "fingerprint": dataset.fingerprint(),
+        "labels": dataset.labels,
+        "split_sizes": {name: len(rows) for name, rows in dataset.splits.items()},
+        "report": dataset.report,
+    }
+
+
+def _shared_tokenizer(accelerator, model_config: ModelConfig, train_rows) -> BertTokenizer | None:
+    """Under several processes, train the preset's vocabulary once and broadcast it.
+
+    Each process training its own would give different vocabularies (the trainer
+    breaks ties differently each run), so ranks would disagree on token ids.
+    """
+    if accelerator.num_processes == 1 or model_config.tokenizer:
+        return None
+    vocab = [None]
+    if accelerator.is_main_process:
+        vocab = [train_wordpiece([r.text for r in train_rows], model_config.vocab_size).get_vocab()]
+    broadcast_object_list(vocab, from_process=0)
+    return wordpiece_from_vocab(vocab[0])
+
+
+def check_output_folder(out: Path) -> None:
+    """Refuse an --out that would destroy something that is not a lahan model folder."""
+    if not out.name or out.resolve() == Path.cwd().resolve():
+        raise LahanError(f"--out '{out}' names no new folder: pass e.g. runs/teacher")
+    if out.exists() and not out.is_dir():
+        raise LahanError(f"--out '{out}' is a file: pass a folder path")
+    if out.is_dir() and any(out.iterdir()) and not (out / RECORD_FILE).exists():
+        raise LahanError(
+            f"--out '{out}' is a folder that holds other files and is not a lahan model: "
+            "lahan replaces its output folder, so pass a new or empty folder"
+        )
+
+
+def run_finetune(
+    data_config: DataConfig,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    out: str | Path,
+    dataset: Dataset | None = None,
+) -> dict:
+    """Train on ``train``, keep the best epoch by dev macro-F1, save to ``out``.
+
+    Returns the record written to ``out/lahan.json`` (config, data, training, dev metrics).
+    An existing lahan model folder at ``out`` is replaced only once the new one is whole.
+    """
+    out = Path(out)
+    check_output_folder(out)
+    accelerator = make_accelerator(train_config)  # fails fast on an impossible precision
+    dataset = dataset or load_dataset(data_config)
+    train_rows, dev_rows = dataset.split("train"), dataset.split("dev")
+
+    set_seed(train_config.seed)  # the same initial weights for the same seed
+    if model_config.is_preset:
+        tokenizer = _shared_tokenizer(accelerator, model_config, train_rows)
+        model, tokenizer = build_preset(
+            model_config, dataset.labels, [r.text for r in train_rows], tokenizer
+        )
+        label_map = {label: label for label in dataset.labels}
+    else:
+        model, tokenizer, label_map = load_pretrained(model_config, dataset.labels)
+
+    def ids(rows):
+        return [model.config.label2id[label_map[r.label]] for r in rows]
+
+    result = train(
+        model,
+        tokenizer,
+        [r.text for r in train_rows],
+        ids(train_rows),
+        [r.text for r in dev_rows],
+        ids(dev_rows),
+        train_config,
+        from_scratch=model_config.is_preset,
+        accelerator=accelerator,
+    )
+    # The saved weights are fp32: score them without the training precision's autocast.
+    model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)
+    dev_report = evaluate_records(
+        model, tokenizer, dev_rows, label_map, train_config.eval_batch_size, train_config.max_length
+    )
+    record = {
+        "made_by": "finetune",
+        "source_model": model_config.source,
+        "config": config_dict(data_config, model_config, train_config),
+        "data": data_summary(dataset),
+        "train": result.to_dict(),  # its dev scores are at the training precision
+        "metrics": {"dev": summary(dev_report)},
+    }
+    if accelerator.is_main_process:
+        save_model(
+            model,
+            tokenizer,
+            out,
+            record,
+            write_extra=lambda folder: write_report_files(dev_report, folder / "eval", "dev"),
+        )
+    accelerator.wait_for_everyone()
+    return record

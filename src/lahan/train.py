@@ -1,0 +1,419 @@
+"""The one training loop.
+
+Read it top to bottom: tokenise once, build batches (dynamic padding, optionally
+grouped by length), then for each epoch step AdamW under Accelerate (mixed
+precision, gradient accumulation, several processes when launched with
+``accelerate launch`` / ``torchrun``), evaluate on dev, keep the best weights by
+dev macro-F1 and stop early when dev stops improving.
+
+The loss is a plug-in: any callable ``loss(logits, batch) -> scalar tensor``.
+Cross-entropy is the default; pruning and distillation plug in here rather than
+copying this loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState, GradientState
+from accelerate.utils import DataLoaderConfiguration, set_seed
+from torch.utils.data import DataLoader, Sampler
+from tqdm.auto import tqdm
+from transformers import DataCollatorWithPadding, PreTrainedModel, PreTrainedTokenizerBase
+from transformers.optimization import get_linear_schedule_with_warmup
+
+from lahan.errors import LahanError
+from lahan.evaluate import compute_metrics, predict_logits
+
+log = logging.getLogger(__name__)
+
+Loss = Callable[[torch.Tensor, dict], torch.Tensor]
+PRECISIONS = ("no", "fp16", "bf16")
+
+
+@dataclass
+class TrainConfig:
+    """Every training option and its default, in one place."""
+
+    epochs: int = 3
+    batch_size: int = 32  # global batch per optimizer micro-step, split across processes
+    grad_accum: int = 1
+    lr: float | None = None  # None: LR_PRETRAINED, or LR_SCRATCH for models built from a preset
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_length: int = 128
+    group_by_length: bool = False
+    precision: str = "no"
+    patience: int = 2  # epochs without dev macro-F1 gain before stopping; 0 turns it off
+    max_steps: int | None = None  # stop after this many optimizer steps (smoke runs)
+    eval_batch_size: int = 64
+    seed: int = 42
+    progress: bool = True
+
+    LR_PRETRAINED = 5e-5  # the usual fine-tuning rate for BERT-base checkpoints
+    LR_SCRATCH = 5e-4  # small encoders trained from scratch need a larger step
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.epochs >= 1, f"--epochs must be >= 1, got {self.epochs}"),
+            (self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}"),
+            (self.grad_accum >= 1, f"--grad-accum must be >= 1, got {self.grad_accum}"),
+            (self.lr is None or self.lr > 0, f"--lr must be > 0, got {self.lr}"),
+            (
+                0 <= self.warmup_ratio < 1,
+                f"--warmup-ratio must be in [0, 1), got {self.warmup_ratio}",
+            ),
+            (
+                8 <= self.max_length <= 8192,
+                f"--max-length must be in [8, 8192], got {self.max_length}",
+            ),
+            (self.patience >= 0, f"--patience must be >= 0, got {self.patience}"),
+            (self.seed >= 0, f"--seed must be >= 0, got {self.seed}"),
+            (
+                self.eval_batch_size >= 1,
+                f"eval batch size must be >= 1, got {self.eval_batch_size}",
+            ),
+            (self.max_steps is None or self.max_steps >= 1, "--max-steps must be >= 1"),
+            (
+                self.precision in PRECISIONS,
+                f"--precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise LahanError(message)
+
+    def resolved_lr(self, from_scratch: bool) -> float:
+        if self.lr is not None:
+            return self.lr
+        return self.LR_SCRATCH if from_scratch else self.LR_PRETRAINED
+
+
+@dataclass
+class TrainResult:
+    best_epoch: int
+    best_dev: dict
+    history: list[dict] = field(default_factory=list)
+    train_seconds: float = 0.0
+    examples_per_second: float = 0.0
+    steps: int = 0
+    stopped_early: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def cross_entropy(logits: torch.Tensor, batch: dict) -> torch.Tensor:
+    return F.cross_entropy(logits.float(), batch["labels"])
+
+
+# --------------------------------------------------------------------------- batches
+
+
+class EncodedTexts(torch.utils.data.Dataset):
+    """Texts tokenised once (no padding); labels attached when given."""
+
+    def __init__(self, encodings: dict[str, list], labels: Sequence[int] | None = None):
+        self.encodings = encodings
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return len(self.encodings["input_ids"])
+
+    def __getitem__(self, i: int) -> dict:
+        item = {key: values[i] for key, values in self.encodings.items()}
+        if self.labels is not None:
+            item["labels"] = self.labels[i]
+        return item
+
+    def lengths(self) -> list[int]:
+        return [len(ids) for ids in self.encodings["input_ids"]]
+
+
+def encode(
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    max_length: int,
+    labels: Sequence[int] | None = None,
+) -> EncodedTexts:
+    encodings = tokenizer(list(texts), truncation=True, max_length=max_length)
+    return EncodedTexts(dict(encodings), labels)
+
+
+class ShuffledBatches(Sampler[list[int]]):
+    """Seeded shuffled batches, reshuffled each pass; optionally grouped by length.
+
+    Grouping sorts each window of 50 batches by length before cutting it into
+    batches, so each batch pads to a similar length (much less wasted compute),
+    while the order of the batches stays random.
+
+    With several processes every process draws the same global batches and keeps
+    its own equal slice of each, so one process and N processes take the same
+    optimizer steps. A last batch that does not split evenly is cut down to a
+    multiple of N (at most N-1 examples skipped per epoch, different ones each
+    epoch); with one process nothing is skipped.
+    """
+
+    WINDOW = 50
+
+    def __init__(
+        self,
+        lengths: list[int],
+        batch_size: int,
+        seed: int,
+        group_by_length: bool,
+        num_processes: int = 1,
+        rank: int = 0,
+    ):
+        self.lengths = lengths
+        self.batch_size = batch_size
+        self.seed = seed
+        self.group_by_length = group_by_length
+        self.num_processes = num_processes
+        self.rank = rank
+        self.passes = 0  # one pass per epoch: each epoch gets its own order
+
+    def global_batches(self, passes: int) -> list[list[int]]:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + passes)
+        order = torch.randperm(len(self.lengths), generator=g).tolist()
+        if self.group_by_length:
+            window = self.batch_size * self.WINDOW
+            order = [
+                i
+                for start in range(0, len(order), window)
+                for i in sorted(order[start : start + window], key=lambda j: -self.lengths[j])
+            ]
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        if self.group_by_length:
+            shuffle = torch.randperm(len(batches), generator=g).tolist()
+            batches = [batches[i] for i in shuffle]
+        n = self.num_processes
+        batches = [b[: len(b) - len(b) % n] for b in batches]
+        return [b for b in batches if b]
+
+    def __len__(self) -> int:
+        full, rest = divmod(len(self.lengths), self.batch_size)
+        return full + (1 if rest >= self.num_processes else 0)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        self.passes += 1
+        for batch in self.global_batches(self.passes):
+            share = len(batch) // self.num_processes
+            yield batch[self.rank * share : (self.rank + 1) * share]
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def make_accelerator(config: TrainConfig) -> Accelerator:
+    if config.precision == "fp16" and not torch.cuda.is_available():
+        raise LahanError(
+            "--precision fp16 needs a CUDA GPU and none is available: "
+            "use --precision bf16 (CPU autocast) or --precision no"
+        )
+    # Accelerate keeps its state process-wide and refuses a second Accelerator with
+    # another precision; lahan runs several configurations in one process (sweeps),
+    # so start each run from a clean state (the process group, if any, is kept).
+    AcceleratorState._reset_state(reset_partial_state=False)
+    GradientState._reset_state()
+    accelerator = Accelerator(
+        # Without a GPU, say so: Accelerate then runs several processes (torchrun,
+        # accelerate launch) as CPU data parallelism over gloo instead of ignoring them.
+        cpu=not torch.cuda.is_available(),
+        mixed_precision=config.precision,
+        # Batches are sharded by ShuffledBatches and accumulation is done in the loop,
+        # so the scheduler must step once per optimizer step (split_batches=True).
+        dataloader_config=DataLoaderConfiguration(split_batches=True),
+    )
+    if config.batch_size < accelerator.num_processes:
+        raise LahanError(
+            f"--batch-size {config.batch_size} is smaller than the number of processes "
+            f"({accelerator.num_processes}): each process needs at least one example per batch"
+        )
+    if config.batch_size % accelerator.num_processes:
+        raise LahanError(
+            f"--batch-size {config.batch_size} must be divisible by the number of "
+            f"processes ({accelerator.num_processes})"
+        )
+    return accelerator
+
+
+def check_max_length(model: PreTrainedModel, max_length: int) -> None:
+    """A max length beyond the position table would crash mid-run: refuse it up front."""
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if positions is None:
+        return
+    # RoBERTa-style models start positions after the padding index.
+    offset = (model.config.pad_token_id or 0) + 1 if "roberta" in model.config.model_type else 0
+    if max_length > positions - offset:
+        raise LahanError(
+            f"--max-length {max_length} is longer than the model's {positions - offset} "
+            "positions: lower --max-length"
+        )
+
+
+def train(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    train_texts: Sequence[str],
+    train_labels: Sequence[int],
+    dev_texts: Sequence[str],
+    dev_labels: Sequence[int],
+    config: TrainConfig,
+    *,
+    from_scratch: bool = False,
+    loss_fn: Loss = cross_entropy,
+    accelerator: Accelerator | None = None,
+) -> TrainResult:
+    """Train ``model`` in place; on return it holds the best weights by dev macro-F1."""
+    accelerator = accelerator or make_accelerator(config)
+    check_max_length(model, config.max_length)
+    # Same seed per process for the data order; dropout masks differ across processes.
+    set_seed(config.seed, device_specific=True)
+    labels = list(range(model.config.num_labels))
+
+    # Data: tokenise once; pad each batch to its own longest text (dynamic padding).
+    # Each process takes its slice of every global batch (see ShuffledBatches).
+    train_set = encode(tokenizer, train_texts, config.max_length, train_labels)
+    sampler = ShuffledBatches(
+        train_set.lengths(),
+        config.batch_size,
+        config.seed,
+        config.group_by_length,
+        accelerator.num_processes,
+        accelerator.process_index,
+    )
+    collate = DataCollatorWithPadding(tokenizer, return_tensors="pt")
+    loader = DataLoader(train_set, batch_sampler=sampler, collate_fn=collate)
+
+    # Optimiser: AdamW, no decay on biases and LayerNorm; warm-up then linear decay.
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+    params = [
+        {
+            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+            "weight_decay": config.weight_decay,
+        },
+        {
+            "params": [p for n, p in model.named_parameters() if n.endswith(no_decay)],
+            "weight_decay": 0.0,
+        },
+    ]
+    optimizer = torch.optim.AdamW(params, lr=config.resolved_lr(from_scratch))
+    steps_per_epoch = math.ceil(len(loader) / config.grad_accum)
+    total_steps = steps_per_epoch * config.epochs
+    if config.max_steps:
+        total_steps = min(total_steps, config.max_steps)
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(config.warmup_ratio * total_steps), total_steps
+    )
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+
+    result = TrainResult(best_epoch=0, best_dev={"macro_f1": -1.0})
+    best_state: dict[str, torch.Tensor] | None = None
+    epochs_without_gain = 0
+    seen = 0
+    started = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        epoch_started = time.perf_counter()
+        bar = tqdm(
+            loader,
+            desc=f"epoch {epoch}/{config.epochs}",
+            # None: tqdm shows the bar on a terminal only, not in logs (the epoch lines stay).
+            disable=None if config.progress and accelerator.is_local_main_process else True,
+            leave=False,
+        )
+        running = 0.0
+        for i, batch in enumerate(bar):
+            # Gradient accumulation: sum the gradients of `group` micro-batches (the
+            # last group of an epoch may be shorter), syncing processes only at its end.
+            group_start = i - i % config.grad_accum
+            group = min(config.grad_accum, len(loader) - group_start)
+            sync = i + 1 == group_start + group
+            batch = batch.to(accelerator.device)
+            with contextlib.nullcontext() if sync else accelerator.no_sync(model):
+                inputs = {k: v for k, v in batch.items() if k != "labels"}
+                logits = model(**inputs).logits  # prepare() wrapped forward in autocast
+                loss = loss_fn(logits, batch)
+                accelerator.backward(loss / group)
+            if sync:
+                accelerator.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+                result.steps += 1
+            seen += len(batch["labels"]) * accelerator.num_processes
+            running = 0.9 * running + 0.1 * loss.item() if running else loss.item()
+            bar.set_postfix(
+                loss=f"{running:.4f}",
+                lr=f"{scheduler.get_last_lr()[0]:.2e}",
+                ex_s=f"{seen / (time.perf_counter() - started):.0f}",
+            )
+            if config.max_steps and result.steps >= config.max_steps:
+                break
+        epoch_seconds = time.perf_counter() - epoch_started
+
+        # Every process evaluates the whole dev set the same way, so all of them
+        # agree on the best epoch and on when to stop without communicating.
+        dev_logits = predict_logits(
+            accelerator.unwrap_model(model),
+            tokenizer,
+            dev_texts,
+            config.eval_batch_size,
+            config.max_length,
+            autocast=accelerator.autocast,
+        )
+        dev = compute_metrics(list(dev_labels), dev_logits.argmax(-1).tolist(), labels)
+        result.history.append(
+            {
+                "epoch": epoch,
+                "train_loss": running,
+                "epoch_seconds": round(epoch_seconds, 3),
+                "dev_accuracy": dev["accuracy"],
+                "dev_macro_f1": dev["macro_f1"],
+            }
+        )
+        log.info(
+            "epoch %d: loss %.4f dev acc %.4f macro-F1 %.4f",
+            epoch,
+            running,
+            dev["accuracy"],
+            dev["macro_f1"],
+        )
+        if accelerator.is_local_main_process and config.progress:
+            tqdm.write(
+                f"epoch {epoch}: loss {running:.4f}  dev accuracy {dev['accuracy']:.4f}  "
+                f"macro-F1 {dev['macro_f1']:.4f}  ({epoch_seconds:.1f}s)",
+                file=sys.stderr,  # progress goes to stderr, unbuffered; results to stdout
+            )
+        if dev["macro_f1"] > result.best_dev["macro_f1"]:
+            result.best_epoch, result.best_dev = epoch, dev
+            best_state = {
+                k: v.detach().to("cpu", copy=True)
+                for k, v in accelerator.unwrap_model(model).state_dict().items()
+            }
+            epochs_without_gain = 0
+        else:
+            epochs_without_gain += 1
+        if config.max_steps and result.steps >= config.max_steps:
+            break
+        if config.patience and epochs_without_gain >= config.patience:
+            result.stopped_early = epoch < config.epochs
+            break
+
+    result.train_seconds = time.perf_counter() - started
+    result.examples_per_second = seen / result.train_seconds if result.train_seconds else 0.0
+    unwrapped = accelerator.unwrap_model(model)
+    if best_state is not None:
+        unwrapped.load_state_dict(best_state)
+    accelerator.wait_for_everyone()
+    return result

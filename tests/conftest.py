@@ -1,0 +1,52 @@
+"""Shared fixtures: tiny data and tiny models built locally, so no test needs the network."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+# Tests never reach the Hugging Face Hub: fail fast instead of waiting on the network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+MAHANEWS = Path(
+    os.environ.get("LAHAN_MAHANEWS", Path(__file__).resolve().parents[2] / "shared/data/mahanews")
+)
+
+
+def write_csv(path: Path, rows: list[tuple[str, str]], header=("text", "label")) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_csv(tmp_path_factory) -> Path:
+    """The built-in demo corpus written as a plain CSV file."""
+    from lahan.data.demo_corpus import demo_examples
+
+    return write_csv(tmp_path_factory.mktemp("data") / "demo.csv", demo_examples(0))
+
+
+@pytest.fixture(scope="session")
+def trained_tiny(tmp_path_factory, demo_csv) -> tuple[Path, dict]:
+    """A tiny BERT trained for a few epochs on the demo corpus and saved by lahan."""
+    from lahan.data import DataConfig
+    from lahan.models import ModelConfig
+    from lahan.recipes.finetune import run_finetune
+    from lahan.train import TrainConfig
+
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    record = run_finetune(
+        DataConfig(source=str(demo_csv), seed=0),
+        ModelConfig(source="preset:tiny", vocab_size=1000),
+        TrainConfig(epochs=4, batch_size=16, max_length=48, lr=1e-3, progress=False, seed=0),
+        out,
+    )
+    return out, record

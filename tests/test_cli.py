@@ -1,0 +1,138 @@
+"""Command-line smoke tests: each command runs, prints what it promises, fails in one line."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lahan.cli import main
+
+
+def test_help_lists_commands(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("demo", "data", "finetune", "evaluate"):
+        assert command in out
+
+
+def test_python_dash_m_works():
+    proc = subprocess.run(
+        [sys.executable, "-m", "lahan", "--version"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0 and proc.stdout.startswith("lahan ")
+
+
+def test_finetune_then_evaluate(tmp_path, demo_csv, capsys):
+    out = tmp_path / "m"
+    rc = main(
+        [
+            "finetune",
+            "--model",
+            "preset:tiny",
+            "--data",
+            str(demo_csv),
+            "--out",
+            str(out),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "32",
+            "--vocab-size",
+            "600",
+            "--no-progress",
+            "--data-seed",
+            "1",
+        ]
+    )
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "macro-F1" in printed and f"saved to {out}" in printed
+    record = json.loads((out / "lahan.json").read_text())
+    assert record["made_by"] == "finetune"
+    assert record["config"]["TrainConfig"]["epochs"] == 2
+    assert record["data"]["fingerprint"] and record["versions"]["transformers"].startswith("5")
+    assert (out / "eval" / "confusion_dev.png").exists()
+
+    rc = main(
+        [
+            "evaluate",
+            "--model",
+            str(out),
+            "--data",
+            str(demo_csv),
+            "--split",
+            "test",
+            "--data-seed",
+            "1",
+            "--json",
+        ]
+    )
+    assert rc == 0
+    report = json.loads(capsys.readouterr().out)
+    saved = json.loads((out / "eval" / "metrics_test.json").read_text())
+    assert report["split"] == "test" and report["accuracy"] == saved["accuracy"]
+    assert report["n"] == record["data"]["split_sizes"]["test"]
+    assert report["same_data_as_training"] is True
+
+
+def test_demo_runs_and_writes_report(tmp_path, capsys):
+    rc = main(["demo", "--out", str(tmp_path / "demo"), "--epochs", "3"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "test" in out and "report:" in out
+    report = (tmp_path / "demo" / "report.md").read_text(encoding="utf-8")
+    assert "| label | precision |" in report
+    result = json.loads((tmp_path / "demo" / "result.json").read_text())
+    assert result["split_sizes"]["test"] > 0 and len(result["labels"]) >= 6
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["finetune", "--model", "preset:huge", "--data", "demo", "--out", "x"], "unknown preset"),
+        (
+            ["finetune", "--model", "preset:tiny", "--data", "demo", "--out", "x", "--epochs", "0"],
+            "--epochs must be >= 1",
+        ),
+        (
+            [
+                "finetune",
+                "--model",
+                "preset:tiny",
+                "--data",
+                "demo",
+                "--out",
+                "x",
+                "--precision",
+                "fp16",
+            ],
+            "fp16 needs a CUDA GPU",
+        ),
+        (["evaluate", "--model", "no/such/folder", "--data", "demo"], "no model folder"),
+        (["evaluate", "--model", ".", "--data", "demo", "--batch-size", "0"], "--batch-size"),
+        (["finetune", "--model", "owner/model", "--data", "demo", "--out", "x",
+          "--vocab-size", "900"], "--vocab-size only apply to --model preset:NAME"),
+        (["finetune", "--model", "preset:tiny", "--data", "demo", "--out", "x",
+          "--seed", "-1"], "--seed must be >= 0"),
+        (["finetune", "--model", "preset:tiny", "--data", "demo", "--out", "."], "names no new"),
+    ],
+)
+def test_user_errors_are_one_line(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("lahan: error:") and message in err
+    assert "\n" not in err and "Traceback" not in err
+
+
+def test_out_folder_with_other_files_is_never_replaced(tmp_path, capsys):
+    precious = tmp_path / "project"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    argv = ["finetune", "--model", "preset:tiny", "--data", "demo", "--out", str(precious),
+            "--epochs", "1", "--no-progress"]
+    assert main(argv) == 2
+    assert "not a lahan model" in capsys.readouterr().err
+    assert (precious / "notes.txt").read_text() == "keep me"

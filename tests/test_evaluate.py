@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+
+from lahan.data import DataConfig
+from lahan.errors import LahanError
+from lahan.evaluate import compute_metrics, full_report, predict_logits
+from lahan.models import load_model
+from lahan.recipes.evaluate import run_evaluate
+
+
+def test_metrics_known_values():
+    m = compute_metrics([0, 0, 1, 1], [0, 1, 1, 1], labels=[0, 1, 2])
+    assert m["accuracy"] == 0.75
+    # class 0: P=1 R=.5 F1=2/3; class 1: P=2/3 R=1 F1=.8; class 2 absent: 0 -> macro over 3
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 0.8 + 0) / 3)
+
+
+def test_full_report_confusion():
+    r = full_report([0, 1, 1], [0, 0, 1], ["a", "b"])
+    assert r["confusion_matrix"] == [[1, 0], [1, 1]]
+    assert r["per_class"]["b"]["recall"] == 0.5
+
+
+def test_predict_keeps_input_order(trained_tiny):
+    model, tok, _ = load_model(trained_tiny[0])
+    texts = ["पुण्यात सभा", "भारताचा दणदणीत विजय आणि पुढील सामन्यांसाठी संघ जाहीर", "नवीन कार"]
+    batched = predict_logits(model, tok, texts, batch_size=2, max_length=64)
+    one_by_one = np.concatenate([predict_logits(model, tok, [t], 1, 64) for t in texts])
+    np.testing.assert_allclose(batched, one_by_one, atol=1e-5)
+
+
+def test_run_evaluate_writes_json_and_png(trained_tiny, demo_csv, tmp_path):
+    report = run_evaluate(
+        trained_tiny[0], DataConfig(source=str(demo_csv), seed=0), "test", out=tmp_path / "ev"
+    )
+    assert (tmp_path / "ev" / "metrics_test.json").exists()
+    assert (tmp_path / "ev" / "confusion_test.png").read_bytes()[:4] == b"\x89PNG"
+    assert report["same_data_as_training"] is True
+    assert sum(map(sum, report["confusion_matrix"])) == report["n"]
+
+
+def test_evaluate_label_mismatch_is_clear(trained_tiny, tmp_path):
+    from tests.conftest import write_csv  # noqa: PLC0415
+
+    other = write_csv(tmp_path / "o.csv", [(f"मजकूर {i}", "X" if i % 2 else "Y") for i in range(40)])
+    with pytest.raises(LahanError, match="do not match"):
+        run_evaluate(trained_tiny[0], DataConfig(source=str(other)), "dev", out=tmp_path / "e")

@@ -1,0 +1,167 @@
+import json
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import (
+    AutoModelForSequenceClassification,
+    BertConfig,
+    BertForSequenceClassification,
+    BertModel,
+)
+
+from lahan.errors import LahanError
+from lahan.models import (
+    ModelConfig,
+    build_preset,
+    load_model,
+    load_pretrained,
+    resolve_label_map,
+    save_model,
+    train_wordpiece,
+)
+
+TEXTS = ["पुण्यात मुसळधार पाऊस", "मुंबईत नवीन मेट्रो सुरू", "सचिनचे शतक", "नवीन कार बाजारात"] * 5
+
+
+def test_wordpiece_keeps_devanagari_vowel_signs():
+    tok = train_wordpiece(TEXTS, vocab_size=200)
+    pieces = tok.tokenize("पुण्यात पाऊस")
+    # Accent stripping would delete the vowel signs and virama: joining must give the text back.
+    assert "".join(p.removeprefix("##") for p in pieces) == "पुण्यातपाऊस"
+    assert tok.unk_token not in pieces
+
+
+def test_preset_shapes_and_labels():
+    model, tok = build_preset(ModelConfig("preset:small", vocab_size=200), ["a", "b", "c"], TEXTS)
+    cfg = model.config
+    assert (cfg.num_hidden_layers, cfg.hidden_size, cfg.num_attention_heads) == (4, 256, 4)
+    assert cfg.id2label == {0: "a", 1: "b", 2: "c"}
+    assert cfg.vocab_size == len(tok)
+
+
+def test_unknown_preset_is_a_clear_error():
+    with pytest.raises(LahanError, match="unknown preset 'huge'.*preset:tiny"):
+        ModelConfig("preset:huge")
+
+
+def test_save_load_identical_logits(tmp_path):
+    torch.manual_seed(0)
+    model, tok = build_preset(ModelConfig("preset:tiny", vocab_size=200), ["x", "y"], TEXTS)
+    model.eval()
+    batch = tok(TEXTS[:4], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        before = model(**batch).logits
+    save_model(model, tok, tmp_path / "m", {"made_by": "test"})
+    loaded, tok2, record = load_model(tmp_path / "m")
+    with torch.no_grad():
+        after = loaded(**tok2(TEXTS[:4], padding=True, return_tensors="pt")).logits
+    assert torch.equal(before, after)
+    assert record["made_by"] == "test" and record["labels"] == ["x", "y"]
+    assert "torch" in record["versions"]
+    assert not list(tmp_path.glob(".m.*")), "temp folder left behind"
+
+
+def test_label_map_rules():
+    assert resolve_label_map(["a", "b"], ["b", "a"], relabel=False) == {"b": "b", "a": "a"}
+    with pytest.raises(
+        LahanError, match=r"model's labels \['Sports', 'Tech'\].*\['sports', 'tech'\].*--relabel"
+    ):
+        resolve_label_map(["Sports", "Tech"], ["sports", "tech"], relabel=False)
+    assert resolve_label_map(["Sports", "Tech"], ["sports", "tech"], relabel=True) == {
+        "sports": "Sports",
+        "tech": "Tech",
+    }
+    with pytest.raises(LahanError, match="could not match.*'music'"):
+        resolve_label_map(["Sports", "Tech"], ["sports", "music"], relabel=True)
+
+
+def _save_plain(tmp_path, labels=None, encoder_only=False):
+    config = BertConfig(
+        vocab_size=200, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=64,
+    )
+    if labels:
+        config.num_labels = len(labels)
+        config.id2label = dict(enumerate(labels))
+        config.label2id = {v: k for k, v in config.id2label.items()}
+    model = BertModel(config) if encoder_only else BertForSequenceClassification(config)
+    tok = train_wordpiece(TEXTS, 200)
+    model.save_pretrained(tmp_path, safe_serialization=True)
+    tok.save_pretrained(tmp_path)
+    return tmp_path
+
+
+def test_folder_classifier_label_mismatch(tmp_path):
+    folder = _save_plain(tmp_path / "clf", labels=["Auto", "Crime"])
+    with pytest.raises(LahanError, match="do not match"):
+        load_pretrained(ModelConfig(str(folder)), ["Auto", "Sports"])
+    model, _, label_map = load_pretrained(ModelConfig(str(folder)), ["Crime", "Auto"])
+    assert label_map == {"Crime": "Crime", "Auto": "Auto"}
+    assert model.config.label2id["Auto"] == 0  # ids follow the model, not the data order
+
+
+def test_encoder_without_head_gets_new_head(tmp_path):
+    folder = _save_plain(tmp_path / "enc", encoder_only=True)
+    model, _, _ = load_pretrained(ModelConfig(str(folder)), ["a", "b", "c"])
+    assert model.config.num_labels == 3 and model.config.id2label[2] == "c"
+
+
+def test_classifier_with_placeholder_labels_is_refused_unless_new_head(tmp_path):
+    folder = _save_plain(tmp_path / "clf")  # a trained-looking head labelled LABEL_0, LABEL_1
+    with pytest.raises(LahanError, match="placeholders.*--new-head"):
+        load_pretrained(ModelConfig(str(folder)), ["neg", "pos"])
+    old = load_file(folder / "model.safetensors")["classifier.weight"]
+    torch.manual_seed(1)
+    model, _, _ = load_pretrained(ModelConfig(str(folder), new_head=True), ["neg", "pos"])
+    assert model.config.id2label == {0: "neg", 1: "pos"}
+    assert not torch.equal(model.classifier.weight.detach(), old)  # really a new head
+
+
+def test_missing_and_offline_models_are_clear_errors(tmp_path):
+    with pytest.raises(LahanError, match="Hugging Face Hub.*--model DIR"):
+        load_pretrained(ModelConfig("nobody-here/no-such-model-xyz"), ["a", "b"])
+    with pytest.raises(LahanError, match="no model folder"):
+        load_model(tmp_path / "missing")
+    # A mistyped local path (its first part is a local folder) is not sent to the hub.
+    (tmp_path / "runs").mkdir()
+    started = time.perf_counter()
+    with pytest.raises(LahanError, match="no such folder"):
+        load_pretrained(ModelConfig(str(tmp_path / "runs" / "teachr")), ["a", "b"])
+    assert time.perf_counter() - started < 5
+
+
+def test_folder_without_tokenizer_is_refused(tmp_path):
+    folder = _save_plain(tmp_path / "m", labels=["a", "b"])
+    for f in folder.glob("tokenizer*"):
+        f.unlink()
+    with pytest.raises(LahanError, match="no tokenizer files"):
+        load_model(folder)
+
+
+def test_truncated_weights_are_a_clear_error(tmp_path):
+    folder = _save_plain(tmp_path / "m", labels=["a", "b"])
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(LahanError, match="could not load --model folder"):
+        load_model(folder)
+
+
+def test_pickle_only_folder_is_refused(tmp_path):
+    folder = _save_plain(tmp_path / "m", labels=["a", "b"])
+    weights = folder / "model.safetensors"
+    model = AutoModelForSequenceClassification.from_pretrained(folder)
+    torch.save(model.state_dict(), folder / "pytorch_model.bin")
+    weights.unlink()
+    with pytest.raises(LahanError, match="safetensors only, never pickle"):
+        load_model(folder)
+
+
+def test_damaged_record_is_a_clear_error(tmp_path):
+    folder = _save_plain(tmp_path / "m", labels=["a", "b"])
+    (folder / "lahan.json").write_text("{not json")
+    with pytest.raises(LahanError, match="lahan.json is not valid JSON"):
+        load_model(folder)
+    (folder / "lahan.json").write_text(json.dumps({"made_by": "x"}))
+    assert load_model(folder)[2]["made_by"] == "x"
