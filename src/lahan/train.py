@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +38,26 @@ from lahan.evaluate import compute_metrics, predict_logits
 log = logging.getLogger(__name__)
 
 Loss = Callable[[torch.Tensor, dict], torch.Tensor]
+
+
+class TrainPlugin(Protocol):
+    """What pruning (and later other methods) plug into the loop, without copying it.
+
+    ``param_groups``: extra optimizer groups (e.g. pruning scores with their own lr);
+    their parameters are left out of the ordinary groups. ``on_step(step, total)``
+    runs before every forward pass (schedules, masks). ``regularizer()`` is added to
+    the loss (None for nothing). ``selectable(step, total)`` says whether an epoch
+    ending at ``step`` may be chosen as the best one (e.g. only once the target
+    sparsity is reached).
+    """
+
+    def param_groups(self) -> list[dict]: ...
+
+    def on_step(self, step: int, total_steps: int) -> None: ...
+
+    def regularizer(self) -> torch.Tensor | None: ...
+
+    def selectable(self, step: int, total_steps: int) -> bool: ...
 PRECISIONS = ("no", "fp16", "bf16")
 
 
@@ -272,9 +293,13 @@ def train(
     *,
     from_scratch: bool = False,
     loss_fn: Loss = cross_entropy,
+    plugins: Sequence[TrainPlugin] = (),
     accelerator: Accelerator | None = None,
 ) -> TrainResult:
-    """Train ``model`` in place; on return it holds the best weights by dev macro-F1."""
+    """Train ``model`` in place; on return it holds the best weights by dev macro-F1.
+
+    ``plugins`` (e.g. movement pruning) must already be installed on ``model``.
+    """
     accelerator = accelerator or make_accelerator(config)
     check_max_length(model, config.max_length)
     # Same seed per process for the data order; dropout masks differ across processes.
@@ -296,16 +321,18 @@ def train(
     loader = DataLoader(train_set, batch_sampler=sampler, collate_fn=collate)
 
     # Optimiser: AdamW, no decay on biases and LayerNorm; warm-up then linear decay.
+    # Plug-ins bring their own groups (pruning scores: own lr, no decay).
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+    extra_groups = [group for plugin in plugins for group in plugin.param_groups()]
+    claimed = {id(p) for group in extra_groups for p in group["params"]}
+    named = [(n, p) for n, p in model.named_parameters() if id(p) not in claimed]
     params = [
         {
-            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+            "params": [p for n, p in named if not n.endswith(no_decay)],
             "weight_decay": config.weight_decay,
         },
-        {
-            "params": [p for n, p in model.named_parameters() if n.endswith(no_decay)],
-            "weight_decay": 0.0,
-        },
+        {"params": [p for n, p in named if n.endswith(no_decay)], "weight_decay": 0.0},
+        *extra_groups,
     ]
     optimizer = torch.optim.AdamW(params, lr=config.resolved_lr(from_scratch))
     steps_per_epoch = math.ceil(len(loader) / config.grad_accum)
@@ -340,10 +367,16 @@ def train(
             group = min(config.grad_accum, len(loader) - group_start)
             sync = i + 1 == group_start + group
             batch = batch.to(accelerator.device)
+            for plugin in plugins:
+                plugin.on_step(result.steps, total_steps)
             with contextlib.nullcontext() if sync else accelerator.no_sync(model):
                 inputs = {k: v for k, v in batch.items() if k != "labels"}
                 logits = model(**inputs).logits  # prepare() wrapped forward in autocast
                 loss = loss_fn(logits, batch)
+                for plugin in plugins:
+                    penalty = plugin.regularizer()
+                    if penalty is not None:
+                        loss = loss + penalty
                 accelerator.backward(loss / group)
             if sync:
                 accelerator.clip_grad_norm_(model.parameters(), 1.0)
@@ -395,14 +428,15 @@ def train(
                 f"macro-F1 {dev['macro_f1']:.4f}  ({epoch_seconds:.1f}s)",
                 file=sys.stderr,  # progress goes to stderr, unbuffered; results to stdout
             )
-        if dev["macro_f1"] > result.best_dev["macro_f1"]:
+        selectable = all(p.selectable(result.steps, total_steps) for p in plugins)
+        if selectable and dev["macro_f1"] > result.best_dev["macro_f1"]:
             result.best_epoch, result.best_dev = epoch, dev
             best_state = {
                 k: v.detach().to("cpu", copy=True)
                 for k, v in accelerator.unwrap_model(model).state_dict().items()
             }
             epochs_without_gain = 0
-        else:
+        elif selectable:  # epochs that could not be chosen do not count against patience
             epochs_without_gain += 1
         if config.max_steps and result.steps >= config.max_steps:
             break

@@ -1,5 +1,5 @@
 """One module per subcommand; the root CLI registers them in this order."""
 
-from lahan.commands import data, demo, evaluate, finetune
+from lahan.commands import data, demo, evaluate, finetune, prune
 
-COMMAND_MODULES = [demo, data, finetune, evaluate]
+COMMAND_MODULES = [demo, data, finetune, evaluate, prune]

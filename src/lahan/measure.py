@@ -1,0 +1,79 @@
+"""Measurements that compare models honestly: same inputs, same run, warm-up, repeats.
+
+Latency is timed per batch over the same fixed batches for every model, models
+interleaved repeat by repeat (so drift in machine load hits all of them alike),
+after warm-up; the median and p95 are reported, and ratios come from medians.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Sequence
+
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+def count_parameters(model: torch.nn.Module) -> dict[str, int]:
+    """Total, embedding and the rest (encoder + head) parameter counts."""
+    total = sum(p.numel() for p in model.parameters())
+    embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    base = getattr(model, getattr(model, "base_model_prefix", ""), None)
+    all_embeddings = getattr(base, "embeddings", None)
+    emb = sum(p.numel() for p in all_embeddings.parameters()) if all_embeddings else 0
+    word = embeddings.weight.numel() if embeddings is not None else 0
+    return {"total": total, "embeddings": emb, "word_embeddings": word, "rest": total - emb}
+
+
+@torch.no_grad()
+def compare_latency(
+    models: dict[str, PreTrainedModel],
+    tokenizers: dict[str, PreTrainedTokenizerBase],
+    texts: Sequence[str],
+    batch_size: int,
+    max_length: int,
+    repeats: int = 5,
+    warmup: int = 1,
+) -> dict[str, dict]:
+    """Per-batch latency (seconds) of each model over the same batches, interleaved.
+
+    Returns, per model: median and p95 per batch, and examples per second. Texts
+    are batched in input order with dynamic padding (each batch to its longest text).
+    """
+    batches = {
+        name: [
+            tokenizers[name](
+                list(texts[i : i + batch_size]),
+                truncation=True,
+                max_length=max_length,
+                padding=True,
+                return_tensors="pt",
+            )
+            for i in range(0, len(texts), batch_size)
+        ]
+        for name in models
+    }
+    for model in models.values():
+        model.eval()
+    times: dict[str, list[float]] = {name: [] for name in models}
+    for round_ in range(warmup + repeats):
+        for name, model in models.items():
+            for batch in batches[name]:
+                started = time.perf_counter()
+                model(**batch)
+                if round_ >= warmup:
+                    times[name].append(time.perf_counter() - started)
+    out = {}
+    for name, values in times.items():
+        values.sort()
+        total = sum(values) / repeats
+        out[name] = {
+            "batch_median_s": statistics.median(values),
+            "batch_p95_s": values[min(len(values) - 1, int(0.95 * len(values)))],
+            "examples_per_s": len(texts) / total if total else 0.0,
+            "batch_size": batch_size,
+            "batches": len(batches[name]),
+            "repeats": repeats,
+        }
+    return out

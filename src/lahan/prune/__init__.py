@@ -1,0 +1,27 @@
+"""Structured pruning: find heads and FFN neurons, and shrink masked models to dense ones.
+
+Importing this package registers the ``lahan_pruned_bert`` model type with
+transformers' Auto classes, so shrunk model folders load like any other.
+"""
+
+from lahan.prune.arch import LayerModules, encoder_layers, head_size, num_heads
+from lahan.prune.pruned_bert import (
+    LahanPrunedBertConfig,
+    LahanPrunedBertForSequenceClassification,
+    register_auto_classes,
+)
+from lahan.prune.shrink import shrink_to_dense, structure
+
+register_auto_classes()
+
+__all__ = [
+    "LahanPrunedBertConfig",
+    "LahanPrunedBertForSequenceClassification",
+    "LayerModules",
+    "encoder_layers",
+    "head_size",
+    "num_heads",
+    "register_auto_classes",
+    "shrink_to_dense",
+    "structure",
+]

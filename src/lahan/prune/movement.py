@@ -1,0 +1,279 @@
+"""Block movement pruning (Lagunas et al. 2021) as a plug-in of the one training loop.
+
+Every encoder Linear weight gets a mask computed from learned *scores*, one score
+per unit: a block of the attention matrices (``hybrid``, default 32x32) or a whole
+attention head (``heads``), and an FFN neuron (row i of the intermediate layer
+together with column i of the output layer). The masked weight is W * expand(mask).
+
+Scores learn by movement: the mask's gradient is passed straight through to the
+scores (straight-through estimator), so a score's gradient is the sum over its
+unit of (dL/dW' * W): weights moving away from zero gain score, weights moving
+towards zero lose it.
+
+Masks:
+  * ``hard``: global top-k per unit kind (all attention units of all layers ranked
+    together, all FFN neurons together), keeping exactly the scheduled fraction, so
+    layers end up with different numbers of heads and neurons;
+  * ``soft`` (as nn_pruning's sigmoid threshold): keep units whose sigmoid(score)
+    exceeds 0.5, with an L1 penalty on sigmoid(scores) that grows with the schedule;
+    the sparsity it reaches is whatever the penalty buys, and is always reported.
+
+The schedule is cubic (Zhu & Gupta 2017): sparsity 0 during warm-up, then rising to
+the target, then held during cool-down. Masks are applied with
+``torch.nn.utils.parametrize``, so the model keeps its own classes and forward pass
+(mixed precision and distillation compose); ``bake`` writes the final masks into the
+weights (exact zeros) and removes the parametrizations, ready for shrinking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from lahan.errors import LahanError
+from lahan.prune.arch import encoder_layers, head_size, num_heads
+
+GRANULARITIES = ("hybrid", "heads")
+METHODS = ("hard", "soft")
+
+
+@dataclass
+class PruneConfig:
+    """Every pruning option and its default, in one place."""
+
+    sparsity: float = 0.5  # fraction of encoder linear weights removed at the end
+    granularity: str = "hybrid"  # hybrid: attention blocks + FFN neurons; heads: whole heads
+    block: tuple[int, int] = (32, 32)  # attention block (rows, cols) for hybrid
+    method: str = "hard"  # hard: exact top-k; soft: sigmoid threshold + L1 penalty
+    score_lr: float = 1e-2  # scores learn faster than weights (nn_pruning uses ~1e-2)
+    warmup: float = 0.1  # fraction of steps at sparsity 0 while scores start to learn
+    cooldown: float = 0.2  # fraction of steps at the final sparsity
+    l1: float = 1.0  # soft only: weight of the L1 penalty on sigmoid(scores)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.sparsity < 1.0:
+            raise LahanError(f"--sparsity must be in [0, 1), got {self.sparsity}")
+        if self.granularity not in GRANULARITIES:
+            raise LahanError(
+                f"--granularity must be one of {', '.join(GRANULARITIES)}, "
+                f"got '{self.granularity}'"
+            )
+        if self.method not in METHODS:
+            raise LahanError(f"--method must be one of {', '.join(METHODS)}, got '{self.method}'")
+        self.block = tuple(self.block)
+        if len(self.block) != 2 or min(self.block) < 1:
+            raise LahanError(f"--block must be ROWSxCOLS of positive sizes, got {self.block}")
+        if not (
+            0 <= self.warmup < 1 and 0 <= self.cooldown < 1 and self.warmup + self.cooldown < 1
+        ):
+            raise LahanError("warm-up and cool-down fractions must be >= 0 and sum below 1")
+        if self.score_lr <= 0 or self.l1 < 0:
+            raise LahanError("--score-lr must be > 0 and the L1 weight >= 0")
+
+
+def cubic_sparsity(step: int, total: int, config: PruneConfig) -> float:
+    """Scheduled sparsity at ``step`` of ``total`` optimizer steps."""
+    start = config.warmup * total
+    end = (1.0 - config.cooldown) * total
+    if step <= start:
+        return 0.0
+    if step >= end:
+        return config.sparsity
+    progress = (step - start) / (end - start)
+    return config.sparsity * (1.0 - (1.0 - progress) ** 3)
+
+
+class Scores(nn.Module):
+    """Learned scores of one group of units, with the current binary mask as a buffer."""
+
+    def __init__(self, shape: tuple[int, ...], kind: str, method: str):
+        super().__init__()
+        init = 0.0 if method == "hard" else 3.0  # soft: sigmoid(3) = 0.95, everything kept
+        self.scores = nn.Parameter(torch.full(shape, init))
+        self.register_buffer("mask", torch.ones(shape))
+        self.kind = kind  # "attention" or "ffn": units of one kind are ranked together
+        self.method = method
+
+    def straight_through(self) -> torch.Tensor:
+        """The mask in value, the identity (or sigmoid') for the scores' gradient."""
+        s = self.scores if self.method == "hard" else torch.sigmoid(self.scores)
+        return self.mask + (s - s.detach())  # (s - s.detach()) is exactly 0 in value
+
+
+class MaskedWeight(nn.Module):
+    """Parametrization weight -> weight * expand(mask) for one Linear layer."""
+
+    def __init__(self, scores: Scores, expand: str, size: int | tuple[int, int]):
+        super().__init__()
+        self.unit_scores = scores
+        self.expand = expand  # "rows": unit per output row group; "cols": input cols; "blocks"
+        self.size = size
+
+    def unit_mask(self) -> torch.Tensor:
+        m = self.unit_scores.straight_through()
+        if self.expand == "rows":
+            return m.repeat_interleave(self.size, 0)[:, None]
+        if self.expand == "cols":
+            return m.repeat_interleave(self.size, 0)[None, :]
+        rows, cols = self.size
+        return m.repeat_interleave(rows, 0).repeat_interleave(cols, 1)
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        return weight * self.unit_mask().to(weight.dtype)
+
+
+class MovementPruning:
+    """The training-loop plug-in: installs masks, schedules them, reports sparsity."""
+
+    def __init__(self, model: nn.Module, config: PruneConfig):
+        self.config = config
+        self.model = model
+        self.layers = encoder_layers(model)
+        self.scores: list[Scores] = []
+        self.sparsity_now = 0.0
+        if config.sparsity > 0:
+            self._install()
+
+    # ------------------------------------------------------------------ install
+    def _install(self) -> None:
+        heads, size = num_heads(self.model), head_size(self.model)
+        for layer in self.layers:
+            if self.config.granularity == "heads":
+                head = self._new_scores((heads,), "attention")
+                for linear in (layer.q, layer.k, layer.v):
+                    self._mask(linear, MaskedWeight(head, "rows", size))
+                self._mask(layer.o, MaskedWeight(head, "cols", size))
+            else:
+                rows, cols = self.config.block
+                for name in ("q", "k", "v", "o"):
+                    linear = getattr(layer, name)
+                    out_f, in_f = linear.weight.shape
+                    if out_f % rows or in_f % cols:
+                        raise LahanError(
+                            f"--block {rows}x{cols} does not divide the {out_f}x{in_f} "
+                            f"attention matrices: choose a block size that divides them"
+                        )
+                    blocks = self._new_scores((out_f // rows, in_f // cols), "attention")
+                    self._mask(linear, MaskedWeight(blocks, "blocks", (rows, cols)))
+            neurons = self._new_scores((layer.ffn_in.weight.shape[0],), "ffn")
+            self._mask(layer.ffn_in, MaskedWeight(neurons, "rows", 1))
+            self._mask(layer.ffn_out, MaskedWeight(neurons, "cols", 1))
+
+    def _new_scores(self, shape: tuple[int, ...], kind: str) -> Scores:
+        scores = Scores(shape, kind, self.config.method).to(self._device())
+        self.scores.append(scores)
+        return scores
+
+    def _device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @staticmethod
+    def _mask(linear: nn.Linear, parametrization: MaskedWeight) -> None:
+        parametrize.register_parametrization(linear, "weight", parametrization)
+
+    # ------------------------------------------------------------------ plug-in API
+    def param_groups(self) -> list[dict]:
+        params = [s.scores for s in self.scores]
+        return (
+            [{"params": params, "lr": self.config.score_lr, "weight_decay": 0.0}] if params else []
+        )
+
+    def on_step(self, step: int, total_steps: int) -> None:
+        if not self.scores:
+            return
+        self.sparsity_now = cubic_sparsity(step, total_steps, self.config)
+        self._update_masks(self.sparsity_now)
+
+    def regularizer(self) -> torch.Tensor | None:
+        if self.config.method != "soft" or not self.scores or self.config.l1 == 0:
+            return None
+        # The penalty grows with the schedule, so warm-up learns scores freely.
+        ramp = self.sparsity_now / self.config.sparsity if self.config.sparsity else 0.0
+        total = sum(torch.sigmoid(s.scores).sum() for s in self.scores)
+        count = sum(s.scores.numel() for s in self.scores)
+        return self.config.l1 * ramp * total / count
+
+    def selectable(self, step: int, total_steps: int) -> bool:
+        """Only epochs that end at the final sparsity may be kept as the best."""
+        return step >= (1.0 - self.config.cooldown) * total_steps
+
+    # ------------------------------------------------------------------ masks
+    @torch.no_grad()
+    def _update_masks(self, sparsity: float) -> None:
+        if self.config.method == "soft":
+            for s in self.scores:
+                s.mask.copy_((torch.sigmoid(s.scores) > 0.5).float())
+            return
+        for kind in ("attention", "ffn"):
+            group = [s for s in self.scores if s.kind == kind]
+            flat = torch.cat([s.scores.flatten() for s in group])
+            keep = flat.numel() - round(sparsity * flat.numel())
+            mask = torch.zeros_like(flat)
+            mask[torch.topk(flat, keep, sorted=False).indices] = 1.0
+            start = 0
+            for s in group:
+                n = s.scores.numel()
+                s.mask.copy_(mask[start : start + n].view_as(s.mask))
+                start += n
+
+    @torch.no_grad()
+    def bake(self) -> None:
+        """Write the final masks into the weights (exact zeros) and remove the masking."""
+        if self.scores and self.config.method == "hard":
+            self._update_masks(self.config.sparsity)
+        for layer in self.layers:
+            for name in ("q", "k", "v", "o", "ffn_in", "ffn_out"):
+                linear = getattr(layer, name)
+                if parametrize.is_parametrized(linear, "weight"):
+                    parametrize.remove_parametrizations(linear, "weight", leave_parametrized=True)
+        self.scores = []
+
+    # ------------------------------------------------------------------ report
+    @torch.no_grad()
+    def sparsity_report(self) -> dict:
+        """Achieved sparsity per layer and in total, read off the (masked) weights."""
+        size = head_size(self.model)
+        rows, total_zero, total = [], 0, 0
+        for i, layer in enumerate(self.layers):
+            w = {n: getattr(layer, n).weight for n in ("q", "k", "v", "o", "ffn_in", "ffn_out")}
+            zero = {n: int((t == 0).sum()) for n, t in w.items()}
+            count = {n: t.numel() for n, t in w.items()}
+            v_rows_dead = (w["v"] == 0).all(dim=1).view(-1, size).all(dim=1)
+            o_cols_dead = (w["o"] == 0).all(dim=0).view(-1, size).all(dim=1)
+            ffn_dead = (w["ffn_in"] == 0).all(dim=1) | (w["ffn_out"] == 0).all(dim=0)
+            attn = ("q", "k", "v", "o")
+            rows.append(
+                {
+                    "layer": i,
+                    "attention_sparsity": sum(zero[n] for n in attn) / sum(count[n] for n in attn),
+                    "ffn_sparsity": (zero["ffn_in"] + zero["ffn_out"])
+                    / (count["ffn_in"] + count["ffn_out"]),
+                    "heads_kept": int((~(v_rows_dead | o_cols_dead)).sum()),
+                    "heads_total": int(v_rows_dead.numel()),
+                    "ffn_kept": int((~ffn_dead).sum()),
+                    "ffn_total": int(ffn_dead.numel()),
+                }
+            )
+            total_zero += sum(zero.values())
+            total += sum(count.values())
+        return {
+            "target": self.config.sparsity,
+            "achieved": total_zero / total if total else 0.0,
+            "encoder_linear_weights": total,
+            "layers": rows,
+        }
+
+
+def describe(report: dict) -> str:
+    """A per-layer table of what pruning kept."""
+    lines = [f"{'layer':>5} {'attn sparsity':>14} {'ffn sparsity':>13} {'heads':>7} {'ffn':>11}"]
+    for r in report["layers"]:
+        lines.append(
+            f"{r['layer']:>5} {r['attention_sparsity']:>14.3f} {r['ffn_sparsity']:>13.3f} "
+            f"{r['heads_kept']:>3}/{r['heads_total']:<3} {r['ffn_kept']:>5}/{r['ffn_total']:<5}"
+        )
+    lines.append(f"total sparsity {report['achieved']:.4f} (target {report['target']:.2f})")
+    return "\n".join(lines)
