@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -17,6 +15,8 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from lahan.io import save_figure
 
 
 @torch.no_grad()
@@ -113,15 +113,7 @@ def plot_confusion(matrix: list[list[int]], label_names: list[str], path: Path, 
                 colour = "white" if rates[i, j] > 0.5 else "black"
                 ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=8, color=colour)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 def format_metrics_table(rows: list[tuple[str, dict]]) -> str:

@@ -54,14 +54,21 @@ def compare_latency(
         ]
         for name in models
     }
-    for model in models.values():
+    for name, model in models.items():
         model.eval()
+        device = next(model.parameters()).device
+        batches[name] = [batch.to(device) for batch in batches[name]]
     times: dict[str, list[float]] = {name: [] for name in models}
     for round_ in range(warmup + repeats):
         for name, model in models.items():
+            cuda = next(model.parameters()).is_cuda
             for batch in batches[name]:
+                if cuda:  # time the kernels, not their launch
+                    torch.cuda.synchronize()
                 started = time.perf_counter()
                 model(**batch)
+                if cuda:
+                    torch.cuda.synchronize()
                 if round_ >= warmup:
                     times[name].append(time.perf_counter() - started)
     out = {}

@@ -38,7 +38,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-import lahan.prune  # noqa: F401  (registers the lahan_pruned_bert model type with the Auto classes)
+import lahan.prune  # noqa: F401  (registers the pruned model types with the Auto classes)
 from lahan import __version__
 from lahan.errors import LahanError
 from lahan.hub import hub_unreachable, looks_like_hub_id

@@ -395,6 +395,10 @@ def train(
                 break
         epoch_seconds = time.perf_counter() - epoch_started
 
+        # Plug-ins set their state (e.g. masks) for the weights as they are now, so the
+        # epoch is evaluated, chosen and restored with the masks that will be kept.
+        for plugin in plugins:
+            plugin.on_step(result.steps, total_steps)
         # Every process evaluates the whole dev set the same way, so all of them
         # agree on the best epoch and on when to stop without communicating.
         dev_logits = predict_logits(

@@ -129,6 +129,9 @@ def test_pruning_while_training_lowers_the_loss():
             return cross_entropy(model(**batch).logits, {"labels": y}).item()
 
     plugin = MovementPruning(model, PruneConfig(sparsity=0.5, granularity="heads"))
+    groups = plugin.param_groups()
+    assert groups[0]["lr"] == PruneConfig().score_lr and groups[0]["weight_decay"] == 0.0
+    assert {id(p) for p in groups[0]["params"]} == {id(s.scores) for s in plugin.scores}
     before = loss_now()
     config = TrainConfig(
         epochs=6, batch_size=16, lr=1e-3, max_length=32, progress=False, patience=0
@@ -136,6 +139,7 @@ def test_pruning_while_training_lowers_the_loss():
     result = train(model, tok, texts, targets, texts[:32], targets[:32], config, plugins=[plugin])
     assert loss_now() < 0.85 * before
     assert result.best_epoch >= 5  # only epochs at the final sparsity may be chosen
+    assert all(s.scores.abs().sum() > 0 for s in plugin.scores)  # scores moved from 0
     assert abs(plugin.sparsity_report()["achieved"] - 0.5) <= 0.01
 
 
@@ -168,3 +172,18 @@ def test_soft_method_prunes_with_the_penalty():
         plugin.scores[-1].scores[:10] = -5.0
     plugin.on_step(10, 10)
     assert plugin.scores[-1].mask[:10].sum() == 0 and plugin.scores[-1].mask[10:].all()
+
+
+def test_a_pruned_model_can_be_pruned_again():
+    model = _bert(heads=4, layers=2)
+    first = MovementPruning(model, PruneConfig(sparsity=0.5, granularity="heads"))
+    _randomise_scores(first)
+    first.on_step(10, 10)
+    first.bake()
+    small = shrink_to_dense(model)
+    second = MovementPruning(small, PruneConfig(sparsity=0.5, granularity="heads"))
+    _randomise_scores(second, seed=4)
+    second.on_step(10, 10)
+    report = second.sparsity_report()
+    assert sum(r["heads_kept"] for r in report["layers"]) == 2  # half of the 4 left
+    assert abs(report["achieved"] - 0.5) <= 0.01

@@ -1,4 +1,5 @@
-"""shrink_to_dense: masked BERT (zeros baked in) -> smaller dense model, same logits."""
+"""shrink_to_dense: masked BERT / RoBERTa / XLM-R (zeros baked in) -> smaller dense model,
+same logits."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from transformers import (
     AutoModelForSequenceClassification,
     BertConfig,
     BertForSequenceClassification,
+    PreTrainedModel,
     RobertaConfig,
     RobertaForSequenceClassification,
+    XLMRobertaConfig,
+    XLMRobertaForSequenceClassification,
 )
 
 from lahan.errors import LahanError
@@ -21,6 +25,8 @@ from lahan.models import load_model, save_model, wordpiece_from_vocab
 from lahan.prune import (
     LahanPrunedBertConfig,
     LahanPrunedBertForSequenceClassification,
+    LahanPrunedRobertaConfig,
+    LahanPrunedRobertaForSequenceClassification,
     encoder_layers,
     head_size,
     num_heads,
@@ -31,6 +37,12 @@ from lahan.prune import (
 HIDDEN, HEADS, LAYERS, FFN, VOCAB = 64, 4, 3, 128, 100
 SIZE = HIDDEN // HEADS
 TOLERANCE = 1e-4
+KINDS = ["bert", "roberta", "xlm-roberta"]
+PRUNED = {
+    "bert": LahanPrunedBertForSequenceClassification,
+    "roberta": LahanPrunedRobertaForSequenceClassification,
+    "xlm-roberta": LahanPrunedRobertaForSequenceClassification,
+}
 
 
 def tiny_bert(
@@ -50,7 +62,43 @@ def tiny_bert(
         label2id={"a": 0, "b": 1, "c": 2},
         attn_implementation=attn,
     )
-    model = BertForSequenceClassification(config)
+    return randomize(BertForSequenceClassification(config))
+
+
+def tiny_roberta(
+    seed: int = 0, attn: str = "sdpa", act: str = "gelu", xlmr: bool = False
+) -> RobertaForSequenceClassification | XLMRobertaForSequenceClassification:
+    """A random tiny RoBERTa (or XLM-R) shaped like the real ones: pad 1, bos 0, eos 2,
+    one token type, positions offset past the padding index, LayerNorm eps 1e-5."""
+    torch.manual_seed(seed)
+    config_class = XLMRobertaConfig if xlmr else RobertaConfig
+    model_class = XLMRobertaForSequenceClassification if xlmr else RobertaForSequenceClassification
+    config = config_class(
+        vocab_size=VOCAB,
+        hidden_size=HIDDEN,
+        num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS,
+        intermediate_size=FFN,
+        hidden_act=act,
+        max_position_embeddings=34,
+        type_vocab_size=1,
+        layer_norm_eps=1e-5,
+        num_labels=3,
+        id2label={0: "a", 1: "b", 2: "c"},
+        label2id={"a": 0, "b": 1, "c": 2},
+        attn_implementation=attn,
+    )
+    return randomize(model_class(config))
+
+
+def tiny(kind: str, **kwargs) -> PreTrainedModel:
+    if kind == "bert":
+        return tiny_bert(**kwargs)
+    return tiny_roberta(xlmr=kind == "xlm-roberta", **kwargs)
+
+
+def randomize(model: PreTrainedModel) -> PreTrainedModel:
+    """Nonzero biases everywhere, so every fold matters."""
     with torch.no_grad():
         for name, param in model.named_parameters():
             if "LayerNorm" not in name:
@@ -58,14 +106,14 @@ def tiny_bert(
     return model.eval()
 
 
-def inputs(seed: int = 1) -> dict[str, torch.Tensor]:
+def inputs(seed: int = 1, pad: int = 0) -> dict[str, torch.Tensor]:
     """A batch with padding, so masked attention is part of every comparison."""
     generator = torch.Generator().manual_seed(seed)
     ids = torch.randint(5, VOCAB, (4, 12), generator=generator)
     mask = torch.ones_like(ids)
     for row, length in enumerate((12, 9, 5, 2)):
         mask[row, length:] = 0
-        ids[row, length:] = 0
+        ids[row, length:] = pad
     return {"input_ids": ids, "attention_mask": mask}
 
 
@@ -75,7 +123,7 @@ def logits(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tens
 
 
 def max_diff(a: torch.nn.Module, b: torch.nn.Module) -> float:
-    batch = inputs()
+    batch = inputs(pad=a.config.pad_token_id)
     return (logits(a, batch) - logits(b, batch)).abs().max().item()
 
 
@@ -111,10 +159,10 @@ def zero_w1(model, layer: int, neurons: list[int]) -> None:
     encoder_layers(model)[layer].ffn_in.weight[neurons] = 0
 
 
-def masked_model(attn: str = "sdpa", act: str = "gelu") -> BertForSequenceClassification:
+def masked_model(attn: str = "sdpa", act: str = "gelu", kind: str = "bert") -> PreTrainedModel:
     """Every kind of pruning at once: heads via V and O, neurons via W1 and W2,
     a layer without attention, a layer without FFN, and a Q/K-only head that must stay."""
-    model = tiny_bert(attn=attn, act=act)
+    model = tiny(kind, attn=attn, act=act)
     zero_v(model, 0, 1)
     zero_o(model, 0, 3)
     zero_qk(model, 0, 2)  # uniform attention, still input-dependent: kept
@@ -145,10 +193,11 @@ def test_shrunk_model_gives_the_same_logits_and_is_smaller(attn):
     assert after < before
 
 
-def test_folding_matters():
+@pytest.mark.parametrize("kind", KINDS)
+def test_folding_matters(kind):
     """Dropping dead heads and neurons without folding their constants changes the output:
     the test model is sensitive to the folds, so the equality above proves them."""
-    model = masked_model()
+    model = masked_model(kind=kind)
     shrunk = shrink_to_dense(model)
     with torch.no_grad():
         for lm in encoder_layers(shrunk):
@@ -198,13 +247,58 @@ def test_structure_predicts_the_shrunk_model():
     assert max_diff(shrunk, shrink_to_dense(shrunk)) <= TOLERANCE
 
 
-def test_shrunk_model_trains():
+@pytest.mark.parametrize("kind", KINDS)
+def test_shrunk_model_trains(kind):
     """Gradients flow through reduced and empty layers alike (a shrunk model can be fine-tuned)."""
-    shrunk = shrink_to_dense(masked_model()).train()
-    out = shrunk(**inputs(), labels=torch.tensor([0, 1, 2, 0]))
+    shrunk = shrink_to_dense(masked_model(kind=kind)).train()
+    batch = inputs(pad=shrunk.config.pad_token_id)
+    out = shrunk(**batch, labels=torch.tensor([0, 1, 2, 0]))
     out.loss.backward()
     assert torch.isfinite(out.loss)
-    assert shrunk.classifier.weight.grad is not None
+    assert all(p.grad is not None for p in shrunk.classifier.parameters())
+    assert encoder_layers(shrunk)[0].q.weight.grad is not None
+
+
+# --------------------------------------------------------------------------- RoBERTa / XLM-R
+
+
+@pytest.mark.parametrize("attn", ["sdpa", "eager"])
+@pytest.mark.parametrize("kind", ["roberta", "xlm-roberta"])
+def test_roberta_and_xlmr_shrink_with_the_same_logits(kind, attn):
+    model = masked_model(attn=attn, kind=kind)
+    report = structure(model)
+    shrunk = shrink_to_dense(model)
+    assert type(shrunk) is LahanPrunedRobertaForSequenceClassification
+    assert shrunk.config.model_type == "lahan_pruned_roberta"
+    assert shrunk.config._attn_implementation == attn
+    assert shrunk.config.layer_heads == [2, 0, 4]
+    assert shrunk.config.layer_intermediate == [FFN - 8, FFN - 40, 0]
+    assert max_diff(model, shrunk) <= TOLERANCE
+    assert report["params_after"] == sum(p.numel() for p in shrunk.parameters())
+    # The pruned RoBERTa class is recognised as an input too: shrinking again is a no-op.
+    again = shrink_to_dense(shrunk)
+    assert type(again) is LahanPrunedRobertaForSequenceClassification
+    assert again.config.layer_heads == [2, 0, 4]
+    assert max_diff(shrunk, again) <= TOLERANCE
+
+
+@pytest.mark.parametrize("kind", ["roberta", "xlm-roberta"])
+def test_roberta_and_xlmr_config_carries_over(kind):
+    """Every source config value survives (XLMRobertaConfig has RobertaConfig's fields):
+    padding index 1 (position ids), one token type, eps, labels, special tokens."""
+    model = tiny(kind)
+    zero_v(model, 1, 2)
+    shrunk = shrink_to_dense(model)
+    source = model.config.to_dict()
+    target = shrunk.config.to_dict()
+    skip = {"model_type", "architectures", "transformers_version"}
+    assert {k: v for k, v in source.items() if k not in skip} == {
+        k: v for k, v in target.items() if k in source and k not in skip
+    }
+    assert (shrunk.config.pad_token_id, shrunk.config.bos_token_id) == (1, 0)
+    assert shrunk.config.type_vocab_size == 1 and shrunk.config.layer_norm_eps == 1e-5
+    assert shrunk.roberta.embeddings.padding_idx == 1
+    assert shrunk.config.layer_heads == [HEADS, HEADS - 1, HEADS]
 
 
 # --------------------------------------------------------------------------- architectures
@@ -218,20 +312,12 @@ def test_arch_helpers():
     assert layers[0].q.out_features == HIDDEN and layers[0].ffn_out.in_features == FFN
 
 
-def test_roberta_is_mapped_but_not_shrunk():
-    torch.manual_seed(0)
-    config = RobertaConfig(
-        vocab_size=VOCAB,
-        hidden_size=HIDDEN,
-        num_hidden_layers=2,
-        num_attention_heads=HEADS,
-        intermediate_size=FFN,
-    )
-    model = RobertaForSequenceClassification(config)
-    assert len(encoder_layers(model)) == 2
-    assert structure(model)["heads_before"] == 2 * HEADS
-    with pytest.raises(LahanError, match="BERT classifiers only"):
-        shrink_to_dense(model)
+def test_roberta_and_xlmr_are_mapped():
+    for xlmr in (False, True):
+        model = tiny_roberta(xlmr=xlmr)
+        assert len(encoder_layers(model)) == LAYERS
+        assert structure(model)["heads_before"] == LAYERS * HEADS
+        assert num_heads(model) == HEADS and head_size(model) == SIZE
 
 
 def test_unbaked_masks_are_refused():
@@ -268,6 +354,16 @@ def test_config_validation():
         LahanPrunedBertConfig(**common, layer_intermediate=[-1, 3])
     config = LahanPrunedBertConfig(**common)
     assert config.layer_heads == [HEADS, HEADS] and config.layer_intermediate == [FFN, FFN]
+    with pytest.raises(LahanError, match="lahan_pruned_roberta config: layer_heads has 1"):
+        LahanPrunedRobertaConfig(**common, layer_heads=[1])
+    with pytest.raises(LahanError, match="lahan_pruned_roberta config: layer_intermediate"):
+        LahanPrunedRobertaConfig(**common, layer_intermediate=[FFN + 1, 0])
+    roberta = LahanPrunedRobertaConfig(**common)
+    assert roberta.layer_heads == [HEADS, HEADS] and roberta.pad_token_id == 1
+    with pytest.raises(LahanError, match="needs a LahanPrunedRobertaConfig"):
+        LahanPrunedRobertaForSequenceClassification(config)
+    with pytest.raises(LahanError, match="needs a LahanPrunedBertConfig"):
+        LahanPrunedBertForSequenceClassification(roberta)
 
 
 # --------------------------------------------------------------------------- save / load
@@ -279,22 +375,25 @@ def save(model, folder):
     return save_model(model, wordpiece_from_vocab(vocab), folder, record={"test": "shrink"})
 
 
-def test_save_and_reload(tmp_path):
-    model = masked_model()
+@pytest.mark.parametrize("kind", KINDS)
+def test_save_and_reload(tmp_path, kind):
+    model = masked_model(kind=kind)
     shrunk = shrink_to_dense(model)
     folder = save(shrunk, tmp_path / "shrunk")
     reloaded = AutoModelForSequenceClassification.from_pretrained(folder).eval()
-    assert type(reloaded) is LahanPrunedBertForSequenceClassification
+    assert type(reloaded) is PRUNED[kind]
     assert reloaded.config.layer_heads == [2, 0, 4]
     assert max_diff(shrunk, reloaded) == 0.0
     assert max_diff(model, reloaded) <= TOLERANCE
     loaded, _, record = load_model(folder)
     assert record["test"] == "shrink"
+    assert type(loaded) is PRUNED[kind]
     assert max_diff(shrunk, loaded) == 0.0
 
 
-def test_transformers_without_lahan_refuses_the_folder(tmp_path):
-    folder = save(shrink_to_dense(masked_model()), tmp_path / "shrunk")
+@pytest.mark.parametrize("kind", ["bert", "xlm-roberta"])
+def test_transformers_without_lahan_refuses_the_folder(tmp_path, kind):
+    folder = save(shrink_to_dense(masked_model(kind=kind)), tmp_path / "shrunk")
     code = (
         "import sys\n"
         "from transformers import AutoModelForSequenceClassification\n"
@@ -313,4 +412,4 @@ def test_transformers_without_lahan_refuses_the_folder(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "REFUSED" in result.stdout
-    assert "lahan_pruned_bert" in result.stdout
+    assert PRUNED[kind].config_class.model_type in result.stdout

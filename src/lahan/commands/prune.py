@@ -125,8 +125,8 @@ def run(args: argparse.Namespace) -> int:
         f"FFN {record['structure']['ffn_after']}/{record['structure']['ffn_before']}"
     )
     print(
-        f"latency (batch 32, dev texts): {record['latency']['speedup_vs_teacher']:.2f}x "
-        "faster than the teacher, same run"
+        f"speed (batch 32, dev texts, same run): {record['latency']['speedup_vs_teacher']:.2f}x "
+        "the teacher's"
     )
     print(f"saved to {args.out}")
     return 0

@@ -1,13 +1,15 @@
 """Structured pruning: find heads and FFN neurons, and shrink masked models to dense ones.
 
-Importing this package registers the ``lahan_pruned_bert`` model type with
-transformers' Auto classes, so shrunk model folders load like any other.
+Importing this package registers the ``lahan_pruned_bert`` and ``lahan_pruned_roberta``
+model types with transformers' Auto classes, so shrunk model folders load like any other.
 """
 
 from lahan.prune.arch import LayerModules, encoder_layers, head_size, num_heads
 from lahan.prune.pruned_bert import (
     LahanPrunedBertConfig,
     LahanPrunedBertForSequenceClassification,
+    LahanPrunedRobertaConfig,
+    LahanPrunedRobertaForSequenceClassification,
     register_auto_classes,
 )
 from lahan.prune.shrink import shrink_to_dense, structure
@@ -17,6 +19,8 @@ register_auto_classes()
 __all__ = [
     "LahanPrunedBertConfig",
     "LahanPrunedBertForSequenceClassification",
+    "LahanPrunedRobertaConfig",
+    "LahanPrunedRobertaForSequenceClassification",
     "LayerModules",
     "encoder_layers",
     "head_size",

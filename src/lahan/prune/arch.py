@@ -23,7 +23,8 @@ from transformers import (
 from lahan.errors import LahanError
 
 # Classes whose encoder follows the BERT layout, and the attribute holding the encoder.
-# LahanPrunedBertForSequenceClassification is a BertForSequenceClassification subclass.
+# LahanPrunedBertForSequenceClassification and LahanPrunedRobertaForSequenceClassification
+# subclass BertForSequenceClassification and RobertaForSequenceClassification, so they match.
 SUPPORTED: dict[type[PreTrainedModel], str] = {
     BertForSequenceClassification: "bert",
     RobertaForSequenceClassification: "roberta",
@@ -34,6 +35,7 @@ SUPPORTED_NAMES = (
     "RobertaForSequenceClassification",
     "XLMRobertaForSequenceClassification",
     "LahanPrunedBertForSequenceClassification",
+    "LahanPrunedRobertaForSequenceClassification",
 )
 
 

@@ -34,7 +34,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from lahan.errors import LahanError
-from lahan.prune.arch import encoder_layers, head_size, num_heads
+from lahan.prune.arch import encoder_layers
 
 GRANULARITIES = ("hybrid", "heads")
 METHODS = ("hard", "soft")
@@ -139,8 +139,9 @@ class MovementPruning:
 
     # ------------------------------------------------------------------ install
     def _install(self) -> None:
-        heads, size = num_heads(self.model), head_size(self.model)
         for layer in self.layers:
+            # Per layer: an already-pruned model has different head counts per layer.
+            heads, size = layer.num_heads, layer.head_size
             if self.config.granularity == "heads":
                 head = self._new_scores((heads,), "attention")
                 for linear in (layer.q, layer.k, layer.v):
@@ -197,8 +198,8 @@ class MovementPruning:
         return self.config.l1 * ramp * total / count
 
     def selectable(self, step: int, total_steps: int) -> bool:
-        """Only epochs that end at the final sparsity may be kept as the best."""
-        return step >= (1.0 - self.config.cooldown) * total_steps
+        """Only epochs evaluated at the final sparsity may be kept as the best."""
+        return cubic_sparsity(step, total_steps, self.config) == self.config.sparsity
 
     # ------------------------------------------------------------------ masks
     @torch.no_grad()
@@ -221,9 +222,11 @@ class MovementPruning:
 
     @torch.no_grad()
     def bake(self) -> None:
-        """Write the final masks into the weights (exact zeros) and remove the masking."""
-        if self.scores and self.config.method == "hard":
-            self._update_masks(self.config.sparsity)
+        """Write the current masks into the weights (exact zeros) and remove the masking.
+
+        The mask buffers are those the chosen epoch was evaluated with (they are saved
+        and restored with the best weights), so nothing is recomputed here.
+        """
         for layer in self.layers:
             for name in ("q", "k", "v", "o", "ffn_in", "ffn_out"):
                 linear = getattr(layer, name)
@@ -235,9 +238,9 @@ class MovementPruning:
     @torch.no_grad()
     def sparsity_report(self) -> dict:
         """Achieved sparsity per layer and in total, read off the (masked) weights."""
-        size = head_size(self.model)
         rows, total_zero, total = [], 0, 0
         for i, layer in enumerate(self.layers):
+            size = layer.head_size
             w = {n: getattr(layer, n).weight for n in ("q", "k", "v", "o", "ffn_in", "ffn_out")}
             zero = {n: int((t == 0).sum()) for n, t in w.items()}
             count = {n: t.numel() for n, t in w.items()}
@@ -248,9 +251,12 @@ class MovementPruning:
             rows.append(
                 {
                     "layer": i,
-                    "attention_sparsity": sum(zero[n] for n in attn) / sum(count[n] for n in attn),
-                    "ffn_sparsity": (zero["ffn_in"] + zero["ffn_out"])
-                    / (count["ffn_in"] + count["ffn_out"]),
+                    "attention_sparsity": _fraction(
+                        sum(zero[n] for n in attn), sum(count[n] for n in attn)
+                    ),
+                    "ffn_sparsity": _fraction(
+                        zero["ffn_in"] + zero["ffn_out"], count["ffn_in"] + count["ffn_out"]
+                    ),
                     "heads_kept": int((~(v_rows_dead | o_cols_dead)).sum()),
                     "heads_total": int(v_rows_dead.numel()),
                     "ffn_kept": int((~ffn_dead).sum()),
@@ -277,3 +283,8 @@ def describe(report: dict) -> str:
         )
     lines.append(f"total sparsity {report['achieved']:.4f} (target {report['target']:.2f})")
     return "\n".join(lines)
+
+
+def _fraction(part: int, whole: int) -> float:
+    """part / whole, with an empty layer (no heads or no neurons left) counted as pruned."""
+    return part / whole if whole else 1.0

@@ -1,14 +1,19 @@
-"""A BERT classifier whose layers have different numbers of heads and FFN neurons.
+"""BERT and RoBERTa classifiers whose layers have different numbers of heads and FFN neurons.
 
 Structured pruning removes different heads and neurons in every layer, which a
-plain ``BertConfig`` cannot describe (one head count, one intermediate size).
-``LahanPrunedBertConfig`` adds the per-layer sizes; the model class builds every
-layer at its own size, so the saved folder holds only the weights that remain.
+plain ``BertConfig`` / ``RobertaConfig`` cannot describe (one head count, one
+intermediate size). The pruned configs add the per-layer sizes; the model classes
+build every layer at its own size, so the saved folder holds only the weights that
+remain. BERT and RoBERTa layers are built the same way, so one set of mixins
+(config checks, self-attention, layer resizing) serves both; XLM-RoBERTa is the
+RoBERTa architecture with another config name, so XLM-R models shrink to the
+RoBERTa classes.
 
-The model type is ``lahan_pruned_bert`` on purpose: transformers without lahan
-imported does not know it and refuses the folder, instead of loading the shrunk
-weights into a full-size BERT (shape errors at best, silently wrong weights at
-worst). Importing ``lahan.prune`` registers both classes with the Auto classes.
+The model types are ``lahan_pruned_bert`` and ``lahan_pruned_roberta`` on purpose:
+transformers without lahan imported does not know them and refuses the folder,
+instead of loading the shrunk weights into a full-size model (shape errors at
+best, silently wrong weights at worst). Importing ``lahan.prune`` registers all
+four classes with the Auto classes.
 """
 
 from __future__ import annotations
@@ -23,27 +28,31 @@ from transformers import (
     AutoModelForSequenceClassification,
     BertConfig,
     BertForSequenceClassification,
+    PreTrainedConfig,
+    RobertaConfig,
+    RobertaForSequenceClassification,
 )
 from transformers.models.bert.modeling_bert import BertSelfAttention
+from transformers.models.roberta.modeling_roberta import RobertaSelfAttention
 
 from lahan.errors import LahanError
 
 MODEL_TYPE = "lahan_pruned_bert"
+ROBERTA_MODEL_TYPE = "lahan_pruned_roberta"
 
 
-@strict
-class LahanPrunedBertConfig(BertConfig):
-    """BertConfig plus the number of heads and FFN neurons kept in each layer.
+# --------------------------------------------------------------------------- config
 
+
+class PerLayerSizesMixin:
+    """Config mixin: fill and check ``layer_heads`` / ``layer_intermediate``.
+
+    Each pruned config declares the two fields itself (dataclass fields are not
+    inherited from a plain mixin); this supplies the defaults and the checks.
     ``num_attention_heads`` and ``intermediate_size`` keep the original (unpruned)
     values: they fix the head size (hidden_size // num_attention_heads), which
     pruning whole heads never changes, and bound the per-layer sizes.
     """
-
-    model_type = MODEL_TYPE
-
-    layer_heads: list[int] | None = None
-    layer_intermediate: list[int] | None = None
 
     def __post_init__(self, **kwargs):
         layers = self.num_hidden_layers
@@ -57,29 +66,57 @@ class LahanPrunedBertConfig(BertConfig):
         check_layer_sizes(self)
 
 
-def check_layer_sizes(config: LahanPrunedBertConfig) -> None:
-    """Refuse per-layer sizes that cannot describe a pruned copy of this BERT."""
+@strict
+class LahanPrunedBertConfig(PerLayerSizesMixin, BertConfig):
+    """BertConfig plus the number of heads and FFN neurons kept in each layer."""
+
+    model_type = MODEL_TYPE
+
+    layer_heads: list[int] | None = None
+    layer_intermediate: list[int] | None = None
+
+
+@strict
+class LahanPrunedRobertaConfig(PerLayerSizesMixin, RobertaConfig):
+    """RobertaConfig plus the number of heads and FFN neurons kept in each layer.
+
+    Also the config of shrunk XLM-RoBERTa models: XLMRobertaConfig has exactly
+    RobertaConfig's fields, so every value carries over.
+    """
+
+    model_type = ROBERTA_MODEL_TYPE
+
+    layer_heads: list[int] | None = None
+    layer_intermediate: list[int] | None = None
+
+
+def check_layer_sizes(config: PreTrainedConfig) -> None:
+    """Refuse per-layer sizes that cannot describe a pruned copy of this model."""
     layers = config.num_hidden_layers
+    kind = config.model_type
     for name, values, most in (
         ("layer_heads", config.layer_heads, config.num_attention_heads),
         ("layer_intermediate", config.layer_intermediate, config.intermediate_size),
     ):
         if len(values) != layers:
             raise LahanError(
-                f"{MODEL_TYPE} config: {name} has {len(values)} entries but the model has "
+                f"{kind} config: {name} has {len(values)} entries but the model has "
                 f"{layers} layers (num_hidden_layers): the config.json is damaged"
             )
         bad = [v for v in values if not 0 <= v <= most]
         if bad:
             raise LahanError(
-                f"{MODEL_TYPE} config: {name} values {bad} are outside 0..{most}: "
+                f"{kind} config: {name} values {bad} are outside 0..{most}: "
                 "the config.json is damaged"
             )
     if config.hidden_size % config.num_attention_heads != 0:
         raise LahanError(
-            f"{MODEL_TYPE} config: hidden_size {config.hidden_size} is not a multiple of "
+            f"{kind} config: hidden_size {config.hidden_size} is not a multiple of "
             f"num_attention_heads {config.num_attention_heads}, so the head size is undefined"
         )
+
+
+# --------------------------------------------------------------------------- layers
 
 
 def new_linear(in_features: int, out_features: int, like: nn.Linear) -> nn.Linear:
@@ -99,16 +136,17 @@ def new_linear(in_features: int, out_features: int, like: nn.Linear) -> nn.Linea
         )
 
 
-class LahanPrunedBertSelfAttention(BertSelfAttention):
-    """BertSelfAttention with its own head count; zero heads means no attention at all.
+class PrunedSelfAttentionMixin:
+    """Self-attention with its own head count; zero heads means no attention at all.
 
-    BertSelfAttention's forward reshapes to (-1 heads, head size), so fewer heads
-    work unchanged with eager and sdpa attention. With zero heads that reshape is
+    Mixed into BertSelfAttention / RobertaSelfAttention (the same code under two
+    names). Their forward reshapes to (-1 heads, head size), so fewer heads work
+    unchanged with eager and sdpa attention. With zero heads that reshape is
     undefined, so the layer returns a zero-width output; the attention output dense
     (0 -> hidden) then adds just its bias and the residual path stays intact.
     """
 
-    def __init__(self, config: LahanPrunedBertConfig, num_heads: int, layer_idx: int) -> None:
+    def __init__(self, config: PreTrainedConfig, num_heads: int, layer_idx: int) -> None:
         super().__init__(config, is_causal=config.is_decoder, layer_idx=layer_idx)
         self.num_attention_heads = num_heads
         self.all_head_size = num_heads * self.attention_head_size
@@ -123,42 +161,87 @@ class LahanPrunedBertSelfAttention(BertSelfAttention):
         return super().forward(hidden_states, *args, **kwargs)
 
 
-def resize_layer(layer: nn.Module, config: LahanPrunedBertConfig, index: int) -> None:
-    """Rebuild one BertLayer at its pruned size (before any weights are loaded)."""
+class LahanPrunedBertSelfAttention(PrunedSelfAttentionMixin, BertSelfAttention):
+    """BertSelfAttention with its own head count (see PrunedSelfAttentionMixin)."""
+
+
+class LahanPrunedRobertaSelfAttention(PrunedSelfAttentionMixin, RobertaSelfAttention):
+    """RobertaSelfAttention with its own head count (see PrunedSelfAttentionMixin)."""
+
+
+def resize_layer(
+    layer: nn.Module,
+    config: PreTrainedConfig,
+    index: int,
+    attention_class: type[PrunedSelfAttentionMixin],
+) -> None:
+    """Rebuild one BertLayer / RobertaLayer at its pruned size (before weights are loaded)."""
     heads = config.layer_heads[index]
     neurons = config.layer_intermediate[index]
     attention = layer.attention
-    attention.self = LahanPrunedBertSelfAttention(config, heads, layer_idx=index)
+    attention.self = attention_class(config, heads, layer_idx=index)
     all_head_size = attention.self.all_head_size
     attention.output.dense = new_linear(all_head_size, config.hidden_size, attention.output.dense)
     layer.intermediate.dense = new_linear(config.hidden_size, neurons, layer.intermediate.dense)
     layer.output.dense = new_linear(neurons, config.hidden_size, layer.output.dense)
 
 
-class LahanPrunedBertForSequenceClassification(BertForSequenceClassification):
-    """BertForSequenceClassification whose layer i has layer_heads[i] heads and
-    layer_intermediate[i] FFN neurons. Weight names are BERT's, so everything that
-    reads a BERT classifier's state dict (except its shapes) still applies.
+# --------------------------------------------------------------------------- models
+
+
+class PrunedClassifierMixin:
+    """Builds the parent classifier, then resizes every encoder layer to the config's sizes.
+
+    Subclasses set ``config_class`` (a pruned config) and ``pruned_attention_class``.
+    Weight names stay the parent's, so everything that reads a BERT / RoBERTa
+    classifier's state dict (except its shapes) still applies.
     """
 
-    config_class = LahanPrunedBertConfig
-    config: LahanPrunedBertConfig
+    pruned_attention_class: type[PrunedSelfAttentionMixin]
 
-    def __init__(self, config: LahanPrunedBertConfig) -> None:
-        if not isinstance(config, LahanPrunedBertConfig):
+    def __init__(self, config: PreTrainedConfig) -> None:
+        if not isinstance(config, self.config_class):
             raise LahanError(
-                f"{type(self).__name__} needs a LahanPrunedBertConfig, got {type(config).__name__}"
+                f"{type(self).__name__} needs a {self.config_class.__name__}, "
+                f"got {type(config).__name__}"
             )
         super().__init__(config)
-        for index, layer in enumerate(self.bert.encoder.layer):
-            resize_layer(layer, config, index)
+        for index, layer in enumerate(self.base_model.encoder.layer):
+            resize_layer(layer, config, index, self.pruned_attention_class)
         # Initialises only the rebuilt Linear layers (the rest is flagged as done).
         self.post_init()
 
 
+class LahanPrunedBertForSequenceClassification(
+    PrunedClassifierMixin, BertForSequenceClassification
+):
+    """BertForSequenceClassification whose layer i has layer_heads[i] heads and
+    layer_intermediate[i] FFN neurons.
+    """
+
+    config_class = LahanPrunedBertConfig
+    config: LahanPrunedBertConfig
+    pruned_attention_class = LahanPrunedBertSelfAttention
+
+
+class LahanPrunedRobertaForSequenceClassification(
+    PrunedClassifierMixin, RobertaForSequenceClassification
+):
+    """RobertaForSequenceClassification whose layer i has layer_heads[i] heads and
+    layer_intermediate[i] FFN neurons; also what shrunk XLM-RoBERTa classifiers become
+    (same modules, same weight names under ``roberta.``).
+    """
+
+    config_class = LahanPrunedRobertaConfig
+    config: LahanPrunedRobertaConfig
+    pruned_attention_class = LahanPrunedRobertaSelfAttention
+
+
 def register_auto_classes() -> None:
-    """Let AutoConfig / AutoModelForSequenceClassification open lahan_pruned_bert folders."""
-    AutoConfig.register(MODEL_TYPE, LahanPrunedBertConfig, exist_ok=True)
-    AutoModelForSequenceClassification.register(
-        LahanPrunedBertConfig, LahanPrunedBertForSequenceClassification, exist_ok=True
-    )
+    """Let AutoConfig / AutoModelForSequenceClassification open the pruned model folders."""
+    for config_class, model_class in (
+        (LahanPrunedBertConfig, LahanPrunedBertForSequenceClassification),
+        (LahanPrunedRobertaConfig, LahanPrunedRobertaForSequenceClassification),
+    ):
+        AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
+        AutoModelForSequenceClassification.register(config_class, model_class, exist_ok=True)

@@ -1,4 +1,5 @@
-"""Turn a masked BERT classifier (pruned weights exactly zero) into a smaller dense one.
+"""Turn a masked BERT / RoBERTa / XLM-R classifier (pruned weights exactly zero) into a
+smaller dense one.
 
 Pruning with masks leaves the matrices full size, so the model is no faster and
 no smaller on disk. Here the structure is read back from the zeros themselves, so
@@ -28,14 +29,35 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
-from transformers import BertForSequenceClassification, PreTrainedConfig
+from transformers import (
+    BertForSequenceClassification,
+    PreTrainedConfig,
+    RobertaForSequenceClassification,
+    XLMRobertaForSequenceClassification,
+)
 from transformers.activations import ACT2FN
 
 from lahan.errors import LahanError
+from lahan.measure import count_parameters
 from lahan.prune.arch import LayerModules, encoder_layers
 from lahan.prune.pruned_bert import (
-    LahanPrunedBertConfig,
     LahanPrunedBertForSequenceClassification,
+    LahanPrunedRobertaForSequenceClassification,
+)
+
+PrunedClassifier = (
+    LahanPrunedBertForSequenceClassification | LahanPrunedRobertaForSequenceClassification
+)
+
+# Source classifier classes -> the pruned class they shrink to. XLM-R is the RoBERTa
+# architecture (same modules, weight names and config fields), so it shrinks to RoBERTa's.
+# Pruned models are subclasses of their source class, so they shrink again.
+PRUNED_CLASS: tuple[tuple[tuple[type[nn.Module], ...], type[PrunedClassifier]], ...] = (
+    ((BertForSequenceClassification,), LahanPrunedBertForSequenceClassification),
+    (
+        (RobertaForSequenceClassification, XLMRobertaForSequenceClassification),
+        LahanPrunedRobertaForSequenceClassification,
+    ),
 )
 
 # Config keys that describe the source model's class, not its shape.
@@ -141,18 +163,14 @@ def _plans(model: nn.Module) -> tuple[list[LayerModules], list[LayerPlan]]:
         return layers, [plan_layer(lm, act) for lm in layers]
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 def structure(model: nn.Module) -> dict:
     """What shrink_to_dense would keep: per layer heads and FFN sizes, and parameter counts.
 
-    Works on any supported architecture (BERT, RoBERTa, XLM-R, pruned BERT), so a
-    pruning run can report its structure even where shrinking is not offered.
+    Works on every supported architecture (BERT, RoBERTa, XLM-R and their pruned
+    classes), without building the shrunk copy.
     """
     _, plans = _plans(model)
-    before = count_parameters(model)
+    before = count_parameters(model)["total"]
     layers = [
         {
             "layer": i,
@@ -177,28 +195,38 @@ def structure(model: nn.Module) -> dict:
 # --------------------------------------------------------------------------- shrink
 
 
-def _check_shrinkable(model: nn.Module) -> None:
+def _pruned_class(model: nn.Module) -> type[PrunedClassifier]:
+    """The pruned class this classifier shrinks to, or a LahanError naming what works."""
     encoder_layers(model)  # unsupported architectures: LahanError naming the supported ones
-    if not isinstance(model, BertForSequenceClassification):
-        raise LahanError(
-            f"shrink_to_dense supports BERT classifiers only, not {type(model).__name__}: "
-            "RoBERTa/XLM-R encoders have no pruned model class yet (structure() still "
-            "reports what could be removed)"
-        )
+    for sources, pruned in PRUNED_CLASS:
+        if isinstance(model, sources):
+            return pruned
+    raise LahanError(
+        f"shrink_to_dense has no pruned model class for {type(model).__name__}: it shrinks "
+        "BERT, RoBERTa and XLM-RoBERTa classifiers (structure() still reports what could "
+        "be removed)"
+    )
+
+
+def _check_shrinkable(model: nn.Module) -> type[PrunedClassifier]:
+    pruned = _pruned_class(model)
     if any(parametrize.is_parametrized(m) for m in model.modules()):
         raise LahanError(
             "the model still has masking parametrizations: bake the masks into the weights "
             "(exact zeros) and remove the parametrizations before shrink_to_dense"
         )
+    return pruned
 
 
-def _pruned_config(config: PreTrainedConfig, plans: list[LayerPlan]) -> LahanPrunedBertConfig:
+def _pruned_config(
+    config: PreTrainedConfig, plans: list[LayerPlan], config_class: type[PreTrainedConfig]
+) -> PreTrainedConfig:
     """The source config with per-layer sizes: same labels, vocabulary, attention kernel."""
     values = {k: v for k, v in config.to_dict().items() if k not in _CLASS_KEYS}
     values["layer_heads"] = [len(p.keep_heads) for p in plans]
     values["layer_intermediate"] = [len(p.keep_neurons) for p in plans]
     values["attn_implementation"] = config._attn_implementation
-    return LahanPrunedBertConfig(**values)
+    return config_class(**values)
 
 
 def _head_rows(keep: list[int], size: int, device: torch.device) -> torch.Tensor:
@@ -241,14 +269,15 @@ def _check_biases(layers: list[LayerModules]) -> None:
             )
 
 
-def shrink_to_dense(model: nn.Module) -> LahanPrunedBertForSequenceClassification:
-    """A smaller dense copy of a masked BERT classifier, with the same outputs (eval mode).
+def shrink_to_dense(model: nn.Module) -> PrunedClassifier:
+    """A smaller dense copy of a masked classifier, with the same outputs (eval mode).
 
     The input is not changed. The copy is a LahanPrunedBertForSequenceClassification
-    on the input's device and dtype, in the input's train/eval mode; save it with
-    lahan.models.save_model and load it anywhere ``lahan.prune`` is imported.
+    (from BERT) or a LahanPrunedRobertaForSequenceClassification (from RoBERTa or
+    XLM-RoBERTa) on the input's device and dtype, in the input's train/eval mode;
+    save it with lahan.models.save_model and load it anywhere ``lahan.prune`` is imported.
     """
-    _check_shrinkable(model)
+    pruned_class = _check_shrinkable(model)
     layers, plans = _plans(model)
     _check_biases(layers)
     names = {module: name for name, module in model.named_modules()}
@@ -257,7 +286,8 @@ def shrink_to_dense(model: nn.Module) -> LahanPrunedBertForSequenceClassificatio
         for lm, plan in zip(layers, plans, strict=True):
             state.update(_layer_state(lm, plan, names))
     weight = next(model.parameters())
-    shrunk = LahanPrunedBertForSequenceClassification(_pruned_config(model.config, plans))
+    config = _pruned_config(model.config, plans, pruned_class.config_class)
+    shrunk = pruned_class(config)
     shrunk.to(device=weight.device, dtype=weight.dtype)
     shrunk.load_state_dict(state, strict=True)
     shrunk.train(model.training)

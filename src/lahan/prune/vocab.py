@@ -109,6 +109,13 @@ def trim_vocabulary(
 # --------------------------------------------------------------------------- checks
 
 
+def check_trimmable(tokenizer: PreTrainedTokenizerBase, keep_top_n: int) -> None:
+    """Fail before any work when trimming this tokenizer is impossible (not WordPiece)."""
+    if keep_top_n < 0:
+        raise LahanError(f"keep_top_n must be 0 or more, got {keep_top_n}")
+    _wordpiece_spec(tokenizer)
+
+
 def _check_inputs(texts: Sequence[str], keep_top_n: int, max_length: int | None) -> list[str]:
     """Refuse options that cannot give a sensible vocabulary, in one line each."""
     if isinstance(texts, str):

@@ -12,7 +12,7 @@ from lahan.models import config_dict, load_model, model_labels, resolve_label_ma
 from lahan.prune import shrink_to_dense, structure
 from lahan.prune.movement import MovementPruning, PruneConfig, describe
 from lahan.prune.plot import plot_structure
-from lahan.prune.vocab import trim_vocabulary
+from lahan.prune.vocab import check_trimmable, trim_vocabulary
 from lahan.recipes.evaluate import evaluate_records, summary, write_report_files
 from lahan.recipes.finetune import check_output_folder, data_summary
 from lahan.train import TrainConfig, make_accelerator, train
@@ -49,6 +49,8 @@ def run_prune(
     train_rows, dev_rows = dataset.split("train"), dataset.split("dev")
     model, tokenizer, teacher_record = load_model(teacher)
     label_map = resolve_label_map(model_labels(model), dataset.labels, relabel)
+    if trim.enabled:  # refuse an impossible trim before training, not after
+        check_trimmable(tokenizer, trim.keep_top_n)
 
     def ids(rows):
         return [model.config.label2id[label_map[r.label]] for r in rows]
@@ -93,6 +95,7 @@ def run_prune(
 
     # Speed: teacher (reloaded unpruned) vs pruned, same dev batches, interleaved.
     unpruned, teacher_tok, _ = load_model(teacher)
+    unpruned.to(next(pruned.parameters()).device)
     latency = compare_latency(
         {"teacher": unpruned, "pruned": pruned},
         {"teacher": teacher_tok, "pruned": tokenizer},
@@ -119,7 +122,8 @@ def run_prune(
             "dev_masked": summary(masked_dev),
             "dev_shrunk": summary(shrunk_dev),  # before vocabulary trimming
         },
-        "latency": latency | {"speedup_vs_teacher": speedup},
+        "latency": latency
+        | {"speedup_vs_teacher": speedup, "device": str(next(pruned.parameters()).device)},
     }
 
     def write_extra(folder: Path) -> None:
