@@ -187,3 +187,23 @@ def test_a_pruned_model_can_be_pruned_again():
     report = second.sparsity_report()
     assert sum(r["heads_kept"] for r in report["layers"]) == 2  # half of the 4 left
     assert abs(report["achieved"] - 0.5) <= 0.01
+
+
+def test_pruning_composes_with_bf16_and_a_custom_loss():
+    rows = demo_examples(0)[:64]
+    labels = sorted({label for _, label in rows})
+    ids = {label: i for i, label in enumerate(labels)}
+    texts, targets = [t for t, _ in rows], [ids[label] for _, label in rows]
+    model, tok = build_preset(ModelConfig("preset:tiny", vocab_size=300), labels, texts)
+    plugin = MovementPruning(model, PruneConfig(sparsity=0.5, granularity="heads"))
+    seen = []
+
+    def loss_fn(logits, batch):  # stands in for distillation: any loss plugs in
+        seen.append(logits.dtype)
+        return cross_entropy(logits, batch)
+
+    config = TrainConfig(epochs=2, batch_size=16, precision="bf16", progress=False, patience=0)
+    result = train(model, tok, texts, targets, texts[:16], targets[:16], config,
+                   loss_fn=loss_fn, plugins=[plugin])
+    assert result.steps == 8 and len(seen) == 8
+    assert abs(plugin.sparsity_report()["achieved"] - 0.5) <= 0.01

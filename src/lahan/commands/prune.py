@@ -8,6 +8,7 @@ from lahan.commands._args import add_train_arguments, train_config_from_args
 from lahan.data.config import add_data_arguments, data_config_from_args
 from lahan.errors import LahanError
 from lahan.prune.movement import GRANULARITIES, METHODS, PruneConfig
+from lahan.recipes.prune import TrimConfig
 from lahan.train import TrainConfig
 
 EXAMPLES = """\
@@ -58,13 +59,14 @@ def register(subparsers) -> None:
         "--block",
         type=_block,
         default=d.block,
-        help=f"attention block for hybrid, ROWSxCOLS (default {d.block[0]}x{d.block[1]})",
+        help=f"attention block for hybrid, ROWSxCOLS; ignored by heads "
+        f"(default {d.block[0]}x{d.block[1]})",
     )
     g.add_argument(
         "--method",
         choices=METHODS,
         default=d.method,
-        help="hard: exact top-k; soft: sigmoid threshold + L1 (default hard)",
+        help=f"hard: exact top-k; soft: sigmoid threshold + L1 (default {d.method})",
     )
     g.add_argument(
         "--score-lr",
@@ -80,7 +82,7 @@ def register(subparsers) -> None:
     g.add_argument(
         "--trim-vocab-top",
         type=int,
-        default=0,
+        default=TrimConfig().keep_top_n,
         help="with --trim-vocab, also keep the N most common tokens",
     )
     add_train_arguments(p, TrainConfig(epochs=4, patience=0))
@@ -93,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     from accelerate import PartialState
 
     from lahan.evaluate import format_metrics_table
-    from lahan.recipes.prune import TrimConfig, run_prune
+    from lahan.recipes.prune import run_prune
 
     if args.trim_vocab_top and not args.trim_vocab:
         raise LahanError("--trim-vocab-top needs --trim-vocab")
