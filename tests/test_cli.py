@@ -86,6 +86,12 @@ def test_demo_runs_and_writes_report(tmp_path, capsys):
     assert "| label | precision |" in report
     result = json.loads((tmp_path / "demo" / "result.json").read_text())
     assert result["split_sizes"]["test"] > 0 and len(result["labels"]) >= 6
+    # teacher -> prune 50% + KD -> evaluation: the compressed model is smaller and reloads
+    assert result["configuration"] == "prune 50% heads + KD"
+    assert result["params"]["compressed"] < result["params"]["teacher"]
+    assert 0 <= result["compressed_test"]["accuracy"] <= 1 and result["speedup_vs_teacher"] > 0
+    assert (tmp_path / "demo" / "compressed" / "result.json").exists()
+    assert "compressed test" in out
 
 
 @pytest.mark.parametrize(
@@ -112,10 +118,24 @@ def test_demo_runs_and_writes_report(tmp_path, capsys):
         ),
         (["evaluate", "--model", "no/such/folder", "--data", "demo"], "no model folder"),
         (["evaluate", "--model", ".", "--data", "demo", "--batch-size", "0"], "--batch-size"),
-        (["finetune", "--model", "owner/model", "--data", "demo", "--out", "x",
-          "--vocab-size", "900"], "--vocab-size only apply to --model preset:NAME"),
-        (["finetune", "--model", "preset:tiny", "--data", "demo", "--out", "x",
-          "--seed", "-1"], "--seed must be >= 0"),
+        (
+            [
+                "finetune",
+                "--model",
+                "owner/model",
+                "--data",
+                "demo",
+                "--out",
+                "x",
+                "--vocab-size",
+                "900",
+            ],
+            "--vocab-size only apply to --model preset:NAME",
+        ),
+        (
+            ["finetune", "--model", "preset:tiny", "--data", "demo", "--out", "x", "--seed", "-1"],
+            "--seed must be >= 0",
+        ),
         (["finetune", "--model", "preset:tiny", "--data", "demo", "--out", "."], "names no new"),
     ],
 )
@@ -131,8 +151,18 @@ def test_out_folder_with_other_files_is_never_replaced(tmp_path, capsys):
     precious = tmp_path / "project"
     precious.mkdir()
     (precious / "notes.txt").write_text("keep me")
-    argv = ["finetune", "--model", "preset:tiny", "--data", "demo", "--out", str(precious),
-            "--epochs", "1", "--no-progress"]
+    argv = [
+        "finetune",
+        "--model",
+        "preset:tiny",
+        "--data",
+        "demo",
+        "--out",
+        str(precious),
+        "--epochs",
+        "1",
+        "--no-progress",
+    ]
     assert main(argv) == 2
     assert "not a lahan model" in capsys.readouterr().err
     assert (precious / "notes.txt").read_text() == "keep me"

@@ -28,7 +28,7 @@ def test_a_few_steps_lower_the_loss():
     def loss_now():
         model.eval()
         with torch.no_grad():
-            return cross_entropy(model(**batch).logits, {"labels": y}).item()
+            return cross_entropy(model(**batch), {"labels": y}).item()
 
     before = loss_now()
     config = TrainConfig(
@@ -45,9 +45,9 @@ def test_loss_is_a_plug_in():
     model, tok = build_preset(ModelConfig("preset:tiny", vocab_size=300), labels, texts)
     calls = []
 
-    def counting_loss(logits, batch):
-        calls.append(logits.shape)
-        return cross_entropy(logits, batch)
+    def counting_loss(outputs, batch):
+        calls.append(outputs.logits.shape)
+        return cross_entropy(outputs, batch)
 
     config = TrainConfig(epochs=1, batch_size=16, progress=False, max_steps=2)
     train(model, tok, texts, targets, texts[:8], targets[:8], config, loss_fn=counting_loss)

@@ -118,11 +118,12 @@ def plot_confusion(matrix: list[list[int]], label_names: list[str], path: Path, 
 
 def format_metrics_table(rows: list[tuple[str, dict]]) -> str:
     """A small fixed-width table: one row per (name, metrics)."""
-    header = f"{'':<12}{'n':>7}{'accuracy':>10}{'macro-P':>9}{'macro-R':>9}{'macro-F1':>10}"
+    w = max(12, *(len(name) + 1 for name, _ in rows))
+    header = f"{'':<{w}}{'n':>7}{'accuracy':>10}{'macro-P':>9}{'macro-R':>9}{'macro-F1':>10}"
     lines = [header]
     for name, m in rows:
         lines.append(
-            f"{name:<12}{m['n']:>7}{m['accuracy']:>10.4f}{m['macro_precision']:>9.4f}"
+            f"{name:<{w}}{m['n']:>7}{m['accuracy']:>10.4f}{m['macro_precision']:>9.4f}"
             f"{m['macro_recall']:>9.4f}{m['macro_f1']:>10.4f}"
         )
     return "\n".join(lines)

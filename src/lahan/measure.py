@@ -7,9 +7,11 @@ after warm-up; the median and p95 are reported, and ratios come from medians.
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -35,12 +37,15 @@ def compare_latency(
     max_length: int,
     repeats: int = 5,
     warmup: int = 1,
+    autocasts: dict[str, Callable[[], contextlib.AbstractContextManager]] | None = None,
 ) -> dict[str, dict]:
     """Per-batch latency (seconds) of each model over the same batches, interleaved.
 
     Returns, per model: median and p95 per batch, and examples per second. Texts
     are batched in input order with dynamic padding (each batch to its longest text).
+    ``autocasts`` runs the named models under a precision's autocast (others in fp32).
     """
+    autocasts = autocasts or {}
     batches = {
         name: [
             tokenizers[name](
@@ -66,7 +71,8 @@ def compare_latency(
                 if cuda:  # time the kernels, not their launch
                     torch.cuda.synchronize()
                 started = time.perf_counter()
-                model(**batch)
+                with autocasts.get(name, contextlib.nullcontext)():
+                    model(**batch)
                 if cuda:
                     torch.cuda.synchronize()
                 if round_ >= warmup:
@@ -84,3 +90,8 @@ def compare_latency(
             "repeats": repeats,
         }
     return out
+
+
+def weights_size_on_disk(folder: str | Path) -> int:
+    """Bytes of the weight files (``*.safetensors``) in a model folder."""
+    return sum(p.stat().st_size for p in Path(folder).glob("*.safetensors"))

@@ -334,8 +334,13 @@ def check_model_folder(path: str | Path) -> None:
 
 
 def load_model(path: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, dict]:
-    """Load a saved classifier folder for inference: model (eval mode), tokenizer, record."""
-    path = Path(path)
+    """Load a saved classifier for inference: model (eval mode), tokenizer, record.
+
+    ``path`` is a model folder, or a hub id of a trained classifier (record: empty).
+    """
+    source, path = str(path), Path(path)
+    if not path.exists() and looks_like_hub_id(source):
+        return _load_hub_classifier(source)
     if not path.exists():
         raise LahanError(f"no model folder '{path}': pass the --out folder of finetune")
     if not path.is_dir():
@@ -353,6 +358,22 @@ def load_model(path: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBa
         )
     model.eval()
     return model, tokenizer, record
+
+
+def _load_hub_classifier(source: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, dict]:
+    model = _from_pretrained_or_explain(
+        AutoModelForSequenceClassification.from_pretrained, source, use_safetensors=True
+    )
+    id2label = {int(k): v for k, v in (model.config.id2label or {}).items()}
+    if _generic_labels(id2label):
+        raise LahanError(
+            f"'{source}' has placeholder labels ({', '.join(map(str, id2label.values()))}): "
+            "nothing says which output is which class; download it and set id2label in "
+            "its config.json"
+        )
+    tokenizer = load_tokenizer(source)
+    model.eval()
+    return model, tokenizer, {}
 
 
 def model_labels(model: PreTrainedModel) -> list[str]:

@@ -6,9 +6,12 @@ precision, gradient accumulation, several processes when launched with
 ``accelerate launch`` / ``torchrun``), evaluate on dev, keep the best weights by
 dev macro-F1 and stop early when dev stops improving.
 
-The loss is a plug-in: any callable ``loss(logits, batch) -> scalar tensor``.
-Cross-entropy is the default; pruning and distillation plug in here rather than
-copying this loop.
+The loss is a plug-in: any callable ``loss(outputs, batch) -> scalar tensor``,
+where ``outputs`` is the model's output (``.logits``, and ``.hidden_states`` /
+``.attentions`` when the loss asks for them through a ``model_kwargs`` attribute)
+and ``batch`` holds ``labels`` and ``example_index`` (row of each example in the
+training texts). Cross-entropy is the default; distillation plugs in here and
+pruning through ``plugins``, rather than copying this loop.
 """
 
 from __future__ import annotations
@@ -31,13 +34,16 @@ from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
 from transformers import DataCollatorWithPadding, PreTrainedModel, PreTrainedTokenizerBase
 from transformers.optimization import get_linear_schedule_with_warmup
+from transformers.utils import ModelOutput
 
 from lahan.errors import LahanError
 from lahan.evaluate import compute_metrics, predict_logits
 
 log = logging.getLogger(__name__)
 
-Loss = Callable[[torch.Tensor, dict], torch.Tensor]
+Loss = Callable[[ModelOutput, dict], torch.Tensor]
+# Batch entries that are not model inputs.
+NOT_MODEL_INPUTS = ("labels", "example_index")
 
 
 class TrainPlugin(Protocol):
@@ -58,6 +64,8 @@ class TrainPlugin(Protocol):
     def regularizer(self) -> torch.Tensor | None: ...
 
     def selectable(self, step: int, total_steps: int) -> bool: ...
+
+
 PRECISIONS = ("no", "fp16", "bf16")
 
 
@@ -133,15 +141,19 @@ class TrainResult:
         return asdict(self)
 
 
-def cross_entropy(logits: torch.Tensor, batch: dict) -> torch.Tensor:
-    return F.cross_entropy(logits.float(), batch["labels"])
+def cross_entropy(outputs: ModelOutput, batch: dict) -> torch.Tensor:
+    return F.cross_entropy(outputs.logits.float(), batch["labels"])
 
 
 # --------------------------------------------------------------------------- batches
 
 
 class EncodedTexts(torch.utils.data.Dataset):
-    """Texts tokenised once (no padding); labels attached when given."""
+    """Texts tokenised once (no padding); labels attached when given.
+
+    Each item also carries ``example_index``, its row in the texts, so a loss can
+    look up per-example data such as cached teacher outputs.
+    """
 
     def __init__(self, encodings: dict[str, list], labels: Sequence[int] | None = None):
         self.encodings = encodings
@@ -152,6 +164,7 @@ class EncodedTexts(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> dict:
         item = {key: values[i] for key, values in self.encodings.items()}
+        item["example_index"] = i
         if self.labels is not None:
             item["labels"] = self.labels[i]
         return item
@@ -370,9 +383,10 @@ def train(
             for plugin in plugins:
                 plugin.on_step(result.steps, total_steps)
             with contextlib.nullcontext() if sync else accelerator.no_sync(model):
-                inputs = {k: v for k, v in batch.items() if k != "labels"}
-                logits = model(**inputs).logits  # prepare() wrapped forward in autocast
-                loss = loss_fn(logits, batch)
+                inputs = {k: v for k, v in batch.items() if k not in NOT_MODEL_INPUTS}
+                # prepare() wrapped forward in autocast
+                outputs = model(**inputs, **getattr(loss_fn, "model_kwargs", {}))
+                loss = loss_fn(outputs, batch)
                 for plugin in plugins:
                     penalty = plugin.regularizer()
                     if penalty is not None:

@@ -103,7 +103,7 @@ def test_scores_learn_by_movement():
     layer = plugin.layers[0]
     weight = layer.q.parametrizations.weight.original
     inputs = _inputs()
-    loss = cross_entropy(model(**inputs).logits, {"labels": torch.tensor([0, 1, 2, 0])})
+    loss = cross_entropy(model(**inputs), {"labels": torch.tensor([0, 1, 2, 0])})
     loss.backward()
     scores = layer.q.parametrizations.weight[0].unit_scores.scores
     # With every mask at 1, dL/dW' = dL/dW (the gradient on the original weight).
@@ -126,7 +126,7 @@ def test_pruning_while_training_lowers_the_loss():
     def loss_now():
         model.eval()
         with torch.no_grad():
-            return cross_entropy(model(**batch).logits, {"labels": y}).item()
+            return cross_entropy(model(**batch), {"labels": y}).item()
 
     plugin = MovementPruning(model, PruneConfig(sparsity=0.5, granularity="heads"))
     groups = plugin.param_groups()
@@ -198,12 +198,21 @@ def test_pruning_composes_with_bf16_and_a_custom_loss():
     plugin = MovementPruning(model, PruneConfig(sparsity=0.5, granularity="heads"))
     seen = []
 
-    def loss_fn(logits, batch):  # stands in for distillation: any loss plugs in
-        seen.append(logits.dtype)
-        return cross_entropy(logits, batch)
+    def loss_fn(outputs, batch):  # stands in for distillation: any loss plugs in
+        seen.append(outputs.logits.dtype)
+        return cross_entropy(outputs, batch)
 
     config = TrainConfig(epochs=2, batch_size=16, precision="bf16", progress=False, patience=0)
-    result = train(model, tok, texts, targets, texts[:16], targets[:16], config,
-                   loss_fn=loss_fn, plugins=[plugin])
+    result = train(
+        model,
+        tok,
+        texts,
+        targets,
+        texts[:16],
+        targets[:16],
+        config,
+        loss_fn=loss_fn,
+        plugins=[plugin],
+    )
     assert result.steps == 8 and len(seen) == 8
     assert abs(plugin.sparsity_report()["achieved"] - 0.5) <= 0.01

@@ -42,7 +42,7 @@ def test_prune_writes_a_smaller_model_that_reloads(trained_tiny, demo_csv, tmp_p
     record = json.loads((out / "lahan.json").read_text())
     assert abs(record["sparsity"]["achieved"] - 0.5) <= 0.01
     assert record["latency"]["speedup_vs_teacher"] > 0
-    assert record["params"]["pruned"]["total"] < record["params"]["teacher"]["total"]
+    assert record["params"]["compressed"]["total"] < record["params"]["teacher"]["total"]
     assert record["vocabulary"]["vocab_size_after"] < record["vocabulary"]["vocab_size_before"]
     # The shrunk model scores exactly what the masked one scored (trimming the vocabulary
     # may change dev texts with tokens never seen in train: those become [UNK]).

@@ -1,5 +1,5 @@
 """One module per subcommand; the root CLI registers them in this order."""
 
-from lahan.commands import data, demo, evaluate, finetune, prune
+from lahan.commands import compress, data, demo, distill, evaluate, finetune, prune
 
-COMMAND_MODULES = [demo, data, finetune, evaluate, prune]
+COMMAND_MODULES = [demo, data, finetune, evaluate, prune, distill, compress]

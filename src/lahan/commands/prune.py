@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 
 from lahan.commands._args import add_train_arguments, train_config_from_args
+from lahan.commands._compress_args import (
+    add_prune_arguments,
+    add_trim_arguments,
+    print_summary,
+    prune_config_from_args,
+    trim_config_from_args,
+)
 from lahan.data.config import add_data_arguments, data_config_from_args
-from lahan.errors import LahanError
-from lahan.prune.movement import GRANULARITIES, METHODS, PruneConfig
-from lahan.recipes.prune import TrimConfig
 from lahan.train import TrainConfig
 
 EXAMPLES = """\
@@ -16,19 +20,13 @@ examples:
   lahan prune --teacher runs/teacher --data ../shared/data/mahanews --sparsity 0.5 --out runs/p50
   lahan prune --teacher runs/teacher --data news.csv --sparsity 0.25 --granularity heads \\
       --trim-vocab --out runs/p25-heads
+  (pruning with distillation: lahan compress --prune 0.25 --distill ...)
 """
 
-
-def _block(text: str) -> tuple[int, int]:
-    try:
-        rows, cols = (int(x) for x in text.lower().split("x"))
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected ROWSxCOLS like 32x32, got '{text}'") from err
-    return rows, cols
+DEFAULTS = TrainConfig(epochs=4, patience=0)
 
 
 def register(subparsers) -> None:
-    d = PruneConfig()
     p = subparsers.add_parser(
         "prune",
         help="prune a trained classifier (block movement pruning) and shrink it",
@@ -39,53 +37,11 @@ def register(subparsers) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--teacher", required=True, help="a trained classifier folder (lahan or HF)")
+    p.add_argument("--teacher", required=True, help="a trained classifier folder or hub id")
     add_data_arguments(p)
-    g = p.add_argument_group("pruning")
-    g.add_argument(
-        "--sparsity",
-        type=float,
-        default=d.sparsity,
-        help=f"fraction of encoder linear weights removed (default {d.sparsity})",
-    )
-    g.add_argument(
-        "--granularity",
-        choices=GRANULARITIES,
-        default=d.granularity,
-        help="hybrid: attention blocks + FFN neurons; heads: whole heads + FFN "
-        f"neurons (default {d.granularity})",
-    )
-    g.add_argument(
-        "--block",
-        type=_block,
-        default=d.block,
-        help=f"attention block for hybrid, ROWSxCOLS; ignored by heads "
-        f"(default {d.block[0]}x{d.block[1]})",
-    )
-    g.add_argument(
-        "--method",
-        choices=METHODS,
-        default=d.method,
-        help=f"hard: exact top-k; soft: sigmoid threshold + L1 (default {d.method})",
-    )
-    g.add_argument(
-        "--score-lr",
-        type=float,
-        default=d.score_lr,
-        help=f"learning rate of the pruning scores (default {d.score_lr})",
-    )
-    g.add_argument(
-        "--trim-vocab",
-        action="store_true",
-        help="keep only the tokens of the training data (+ special tokens)",
-    )
-    g.add_argument(
-        "--trim-vocab-top",
-        type=int,
-        default=TrimConfig().keep_top_n,
-        help="with --trim-vocab, also keep the N most common tokens",
-    )
-    add_train_arguments(p, TrainConfig(epochs=4, patience=0))
+    add_prune_arguments(p, "--sparsity")
+    add_trim_arguments(p)
+    add_train_arguments(p, DEFAULTS)
     p.add_argument("--relabel", action="store_true", help="map labels by name")
     p.add_argument("--out", required=True, help="folder to write the pruned model to")
     p.set_defaults(func=run)
@@ -94,41 +50,19 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from accelerate import PartialState
 
-    from lahan.evaluate import format_metrics_table
-    from lahan.recipes.prune import run_prune
+    from lahan.recipes.compress import CompressConfig, run_compress
 
-    if args.trim_vocab_top and not args.trim_vocab:
-        raise LahanError("--trim-vocab-top needs --trim-vocab")
-    prune_config = PruneConfig(
-        sparsity=args.sparsity,
-        granularity=args.granularity,
-        block=args.block,
-        method=args.method,
-        score_lr=args.score_lr,
-    )
-    record = run_prune(
-        args.teacher,
-        data_config_from_args(args),
-        prune_config,
-        train_config_from_args(args),
-        args.out,
-        TrimConfig(args.trim_vocab, args.trim_vocab_top),
+    config = CompressConfig(
+        teacher=args.teacher,
+        data=data_config_from_args(args),
+        out=args.out,
+        train=train_config_from_args(args),
+        prune=prune_config_from_args(args, args.sparsity),
+        trim=trim_config_from_args(args),
         relabel=args.relabel,
     )
-    if not PartialState().is_main_process:
-        return 0
-    m = record["metrics"]
-    print(record["table"])
-    print(format_metrics_table([("teacher", m["dev_teacher"]), ("pruned", m["dev"])]))
-    params = record["params"]
-    print(
-        f"parameters {params['teacher']['total']:,} -> {params['pruned']['total']:,}; "
-        f"heads {record['structure']['heads_after']}/{record['structure']['heads_before']}; "
-        f"FFN {record['structure']['ffn_after']}/{record['structure']['ffn_before']}"
-    )
-    print(
-        f"speed (batch 32, dev texts, same run): {record['latency']['speedup_vs_teacher']:.2f}x "
-        "the teacher's"
-    )
-    print(f"saved to {args.out}")
+    record = run_compress(config, made_by="prune")
+    if PartialState().is_main_process:
+        print_summary(record)
+        print(f"saved to {args.out}")
     return 0

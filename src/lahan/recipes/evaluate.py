@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -11,6 +12,7 @@ from lahan.errors import LahanError
 from lahan.evaluate import full_report, plot_confusion, predict_logits
 from lahan.io import atomic_write_json
 from lahan.models import load_model, model_labels, resolve_label_map
+from lahan.precision import AutocastFactory
 from lahan.train import TrainConfig
 
 SUMMARY_KEYS = ("accuracy", "macro_precision", "macro_recall", "macro_f1", "n")
@@ -23,10 +25,12 @@ def evaluate_records(
     label_map: dict[str, str],
     batch_size: int,
     max_length: int,
+    autocast: AutocastFactory = contextlib.nullcontext,
 ) -> dict:
     """Metrics, per-class report and confusion matrix of ``model`` on ``rows``."""
     names = model_labels(model)
-    logits = predict_logits(model, tokenizer, [r.text for r in rows], batch_size, max_length)
+    texts = [r.text for r in rows]
+    logits = predict_logits(model, tokenizer, texts, batch_size, max_length, autocast)
     y_true = [model.config.label2id[label_map[r.label]] for r in rows]
     return full_report(y_true, logits.argmax(-1).tolist(), names)
 

@@ -1,0 +1,191 @@
+"""Flags shared by `prune`, `distill` and `compress`, with defaults read from the configs."""
+
+from __future__ import annotations
+
+import argparse
+
+from lahan.distill.config import CACHE_ENV, DistillConfig
+from lahan.errors import LahanError
+from lahan.prune.movement import GRANULARITIES, METHODS, PruneConfig
+
+
+def _block(text: str) -> tuple[int, int]:
+    try:
+        rows, cols = (int(x) for x in text.lower().split("x"))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected ROWSxCOLS like 32x32, got '{text}'") from err
+    return rows, cols
+
+
+def add_prune_arguments(parser: argparse.ArgumentParser, sparsity_flag: str) -> None:
+    """Pruning flags; ``sparsity_flag`` is --sparsity (prune) or --prune (compress)."""
+    d = PruneConfig()
+    g = parser.add_argument_group("pruning")
+    if sparsity_flag == "--prune":
+        g.add_argument(
+            "--prune",
+            type=float,
+            default=None,
+            metavar="SPARSITY",
+            help="prune this fraction of encoder linear weights (e.g. 0.25); off if not given",
+        )
+    else:
+        g.add_argument(
+            "--sparsity",
+            type=float,
+            default=d.sparsity,
+            help=f"fraction of encoder linear weights removed (default {d.sparsity})",
+        )
+    g.add_argument(
+        "--granularity",
+        choices=GRANULARITIES,
+        default=d.granularity,
+        help="hybrid: attention blocks + FFN neurons; heads: whole heads + FFN "
+        f"neurons (default {d.granularity})",
+    )
+    g.add_argument(
+        "--block",
+        type=_block,
+        default=d.block,
+        help=f"attention block for hybrid, ROWSxCOLS; ignored by heads "
+        f"(default {d.block[0]}x{d.block[1]})",
+    )
+    g.add_argument(
+        "--method",
+        choices=METHODS,
+        default=d.method,
+        help=f"hard: exact top-k; soft: sigmoid threshold + L1 (default {d.method})",
+    )
+    g.add_argument(
+        "--score-lr",
+        type=float,
+        default=d.score_lr,
+        help=f"learning rate of the pruning scores (default {d.score_lr})",
+    )
+
+
+def prune_config_from_args(args: argparse.Namespace, sparsity: float) -> PruneConfig:
+    return PruneConfig(
+        sparsity=sparsity,
+        granularity=args.granularity,
+        block=args.block,
+        method=args.method,
+        score_lr=args.score_lr,
+    )
+
+
+def add_trim_arguments(parser: argparse.ArgumentParser) -> None:
+    from lahan.recipes.compress import TrimConfig
+
+    g = parser.add_argument_group("vocabulary")
+    g.add_argument(
+        "--trim-vocab",
+        action="store_true",
+        help="keep only the tokens of the training data (+ special tokens)",
+    )
+    g.add_argument(
+        "--trim-vocab-top",
+        type=int,
+        default=TrimConfig().keep_top_n,
+        help="with --trim-vocab, also keep the N most common tokens",
+    )
+
+
+def trim_config_from_args(args: argparse.Namespace):
+    from lahan.recipes.compress import TrimConfig
+
+    if args.trim_vocab_top and not args.trim_vocab:
+        raise LahanError("--trim-vocab-top needs --trim-vocab")
+    return TrimConfig(args.trim_vocab, args.trim_vocab_top)
+
+
+def add_distill_arguments(parser: argparse.ArgumentParser) -> None:
+    d = DistillConfig()
+    g = parser.add_argument_group("distillation")
+    g.add_argument(
+        "--temperature",
+        type=float,
+        default=d.temperature,
+        help=f"softmax temperature of the soft targets (default {d.temperature})",
+    )
+    g.add_argument(
+        "--alpha",
+        type=float,
+        default=d.alpha,
+        help=f"weight of the hard-label loss; soft targets get 1 - alpha (default {d.alpha})",
+    )
+    g.add_argument(
+        "--hidden-weight",
+        type=float,
+        default=d.hidden_weight,
+        help="weight of the hidden-state MSE between mapped layers (default 0: off)",
+    )
+    g.add_argument(
+        "--attention-weight",
+        type=float,
+        default=d.attention_weight,
+        help="weight of the attention-map loss between mapped layers (default 0: off; "
+        "the teacher then runs on every batch)",
+    )
+    g.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="run the teacher on every batch instead of caching its outputs once",
+    )
+    g.add_argument(
+        "--cache-dir",
+        default=d.cache_dir,
+        help=f"where teacher outputs are cached (default ${CACHE_ENV} or ~/.cache/lahan)",
+    )
+
+
+def distill_config_from_args(args: argparse.Namespace) -> DistillConfig:
+    return DistillConfig(
+        temperature=args.temperature,
+        alpha=args.alpha,
+        hidden_weight=args.hidden_weight,
+        attention_weight=args.attention_weight,
+        cache=not args.no_cache,
+        cache_dir=args.cache_dir,
+    )
+
+
+STUDENT_HELP = (
+    "the student: layers:N (N of the teacher's layers, evenly spaced), layers:0,3,5 "
+    "(these layers), preset:NAME (new model on the teacher's tokenizer), or a model "
+    "folder / hub id that shares the teacher's tokenizer"
+)
+
+
+def print_summary(record: dict) -> None:
+    """What prune/distill/compress print on success."""
+    from lahan.evaluate import format_metrics_table
+
+    m = record["metrics"]
+    if record["table"]:
+        print(record["table"])
+    rows = [("teacher", m["dev_teacher"]), ("compressed", m["dev"])]
+    if m["dev_at_precision"]:
+        rows.append((f"at {record['inference_precision']}", m["dev_at_precision"]))
+    print(format_metrics_table(rows))
+    params = record["params"]
+    line = f"parameters {params['teacher']['total']:,} -> {params['compressed']['total']:,}"
+    if record["structure"]:
+        s = record["structure"]
+        line += f"; heads {s['heads_after']}/{s['heads_before']}"
+        line += f"; FFN {s['ffn_after']}/{s['ffn_before']}"
+    print(line)
+    cache = record["distill_cache"]
+    if cache and cache["mode"] == "cached":
+        how = "cache hit" if cache["hit"] else "computed and cached"
+        print(f"teacher outputs: {how} in {cache['seconds']:.1f}s ({cache['path']})")
+    elif cache:
+        print(f"teacher outputs: live ({cache['reason']})")
+    if record["train"]:
+        print(f"training took {record['train']['train_seconds']:.1f}s")
+    lat = record["latency"]
+    print(
+        f"speed (batch {lat['compressed']['batch_size']}, dev texts, same run, "
+        f"{lat['precision'] if lat['precision'] != 'no' else 'fp32'} vs teacher fp32): "
+        f"{lat['speedup_vs_teacher']:.2f}x the teacher's"
+    )

@@ -1,0 +1,372 @@
+"""Compress a classifier: any combination of pruning, distillation and precision.
+
+Order (the only one that makes sense): choose the student (the teacher itself, a
+shallower copy, or another model) -> train it once, with movement pruning as a
+plug-in and distillation as the loss, at the training precision -> bake the masks
+and shrink to a dense model -> optionally trim the vocabulary -> evaluate in fp32
+and at the inference precision -> time it against the teacher on the same batches
+in the same run -> save one model folder (with ``result.json`` inside).
+
+``lahan prune`` and ``lahan distill`` are this recipe with one method switched on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from accelerate import Accelerator
+
+from lahan.data import DataConfig, load_dataset
+from lahan.distill import DistillConfig, Distiller, Student, make_student, teacher_outputs
+from lahan.errors import LahanError
+from lahan.io import atomic_write_json
+from lahan.measure import compare_latency, count_parameters, weights_size_on_disk
+from lahan.models import config_dict, load_model, model_labels, resolve_label_map, save_model
+from lahan.precision import autocast_for
+from lahan.prune import shrink_to_dense, structure
+from lahan.prune.movement import MovementPruning, PruneConfig, describe
+from lahan.prune.plot import plot_structure
+from lahan.prune.vocab import check_trimmable, trim_vocabulary
+from lahan.recipes.evaluate import evaluate_records, summary, write_report_files
+from lahan.recipes.finetune import check_output_folder, data_summary
+from lahan.train import TrainConfig, cross_entropy, encode, make_accelerator, train
+
+log = logging.getLogger(__name__)
+
+RESULT_FILE = "result.json"
+
+
+@dataclass
+class TrimConfig:
+    enabled: bool = False  # keep only the tokens of the training data (+ specials)
+    keep_top_n: int = 0  # also keep the N most common (lowest-id) tokens
+
+
+@dataclass
+class LatencyConfig:
+    texts: int = 256  # dev texts timed (the first N)
+    batch_size: int = 32
+    repeats: int = 3
+
+
+@dataclass
+class CompressConfig:
+    """One object for the whole combination; the precision is ``train.precision``."""
+
+    teacher: str
+    data: DataConfig
+    out: str
+    train: TrainConfig = field(default_factory=TrainConfig)
+    prune: PruneConfig | None = None
+    distill: DistillConfig | None = None
+    student: str | None = None  # see lahan.distill.students; None: the teacher itself
+    trim: TrimConfig = field(default_factory=TrimConfig)
+    relabel: bool = False
+    latency: LatencyConfig = field(default_factory=LatencyConfig)
+
+    def __post_init__(self) -> None:
+        if self.student is not None and self.distill is None:
+            raise LahanError(
+                "--student needs --distill: a student trained on the labels alone is "
+                "`lahan finetune --model STUDENT`"
+            )
+        if self.distill is not None and self.student is None and self.prune is None:
+            raise LahanError(
+                "--distill needs a smaller student: pass --student layers:N (a shallower "
+                "copy of the teacher), --student preset:NAME or a model, or --prune S to "
+                "distill into the teacher while it is pruned"
+            )
+        if self.prune is None and self.distill is None and self.train.precision == "no":
+            raise LahanError(
+                "nothing to do: pass --prune S, --distill (with --student), or --precision"
+            )
+        if self.distill and self.distill.uses_attention and self.prune is not None:
+            raise LahanError(
+                "--attention-weight cannot be combined with --prune: pruned heads have no "
+                "meaningful attention maps; use --hidden-weight for intermediate distillation"
+            )
+        if self.trim.enabled and self.prune is None and self.distill is None:
+            raise LahanError("--trim-vocab needs --prune or --distill (a model to train)")
+
+    @property
+    def trains(self) -> bool:
+        return self.prune is not None or self.distill is not None
+
+    def name(self) -> str:
+        """A short human name, e.g. 'prune 50% heads + KD + bf16'."""
+        parts = []
+        if self.prune:
+            parts.append(f"prune {self.prune.sparsity:.0%} {self.prune.granularity}")
+        if self.distill:
+            parts.append(f"KD into {self.student}" if self.student else "KD")
+        if self.trim.enabled:
+            parts.append("trimmed vocabulary")
+        if self.train.precision != "no":
+            parts.append(self.train.precision)
+        return " + ".join(parts)
+
+
+def _make_distiller(
+    cfg: CompressConfig,
+    student: Student,
+    teacher,
+    teacher_tok,
+    train_texts: list[str],
+    accelerator: Accelerator,
+) -> tuple[Distiller, dict]:
+    """The distillation loss, with the teacher's outputs from the cache unless told not to."""
+    dcfg = cfg.distill
+    assert dcfg is not None
+    if dcfg.uses_attention:  # attention maps need the eager implementation
+        teacher.set_attn_implementation("eager")
+        student.model.set_attn_implementation("eager")
+        s_heads = student.model.config.num_attention_heads
+        if s_heads != teacher.config.num_attention_heads:
+            raise LahanError(
+                f"--attention-weight needs as many heads in the student ({s_heads}) as in "
+                f"the teacher ({teacher.config.num_attention_heads}): use --hidden-weight"
+            )
+    cached, info = None, {"mode": "live", "reason": ""}
+    if not dcfg.cache:
+        info["reason"] = "--no-cache: the teacher runs on every batch"
+    elif dcfg.uses_attention:
+        info["reason"] = "attention maps are not cached: the teacher runs on every batch"
+    else:
+        hidden = sorted({t for _, t in student.layer_map}) if dcfg.uses_hidden else []
+        encodings = encode(teacher_tok, train_texts, cfg.train.max_length).encodings
+
+        def load():
+            return teacher_outputs(
+                teacher,
+                teacher_tok,
+                encodings,
+                dcfg.resolved_cache_dir(),
+                hidden,
+                batch_size=cfg.train.eval_batch_size,
+                progress=cfg.train.progress,
+            )
+
+        if accelerator.is_main_process:  # one process computes; the others then hit
+            cached, info = load()
+        accelerator.wait_for_everyone()
+        if not accelerator.is_main_process:
+            cached, info = load()
+        info = {"mode": "cached", **info}
+    distiller = Distiller(
+        dcfg,
+        layer_map=student.layer_map,
+        student_width=student.model.config.hidden_size,
+        teacher_width=teacher.config.hidden_size,
+        cached=cached,
+        teacher=None if cached else teacher,
+        label_order=student.label_order,
+        autocast=accelerator.autocast,
+        device=accelerator.device,
+    )
+    if distiller.param_groups() and accelerator.num_processes > 1:
+        raise LahanError(
+            "--hidden-weight with a student of another width needs a projection that is not "
+            "synchronised across processes: run it in one process"
+        )
+    return distiller, info
+
+
+def run_compress(cfg: CompressConfig, made_by: str = "compress") -> dict:
+    """Apply ``cfg``'s combination to its teacher; save the result to ``cfg.out``.
+
+    Returns the record written to ``out/lahan.json``; ``out/result.json`` holds the
+    summary row (accuracy, macro-F1, train time, params, size, latency ratio).
+    """
+    out = Path(cfg.out)
+    check_output_folder(out)
+    accelerator = make_accelerator(cfg.train)  # fails fast on an impossible precision
+    device = accelerator.device
+    precision = cfg.train.precision
+    dataset = load_dataset(cfg.data)
+    train_rows, dev_rows = dataset.split("train"), dataset.split("dev")
+    train_texts = [r.text for r in train_rows]
+    teacher, teacher_tok, teacher_record = load_model(cfg.teacher)
+    teacher.to(device)
+    label_map = resolve_label_map(model_labels(teacher), dataset.labels, cfg.relabel)
+    if cfg.trim.enabled:  # refuse an impossible trim before training, not after
+        check_trimmable(teacher_tok, cfg.trim.keep_top_n)
+
+    if cfg.trains:
+        student = make_student(
+            cfg.student, teacher, teacher_tok, train_texts, cfg.train.max_length, cfg.relabel
+        )
+    else:  # precision only: the teacher itself, run at another precision
+        student = Student(teacher, teacher_tok, kind="teacher", description="the teacher")
+    # Dataset label -> student label, through the teacher's label ids.
+    to_student = {t: j for j, t in enumerate(student.label_order)} if student.label_order else None
+    student_labels = model_labels(student.model)
+
+    def student_label(data_label: str) -> str:
+        t = teacher.config.label2id[label_map[data_label]]
+        return student_labels[to_student[t] if to_student else t]
+
+    student_map = {label: student_label(label) for label in dataset.labels}
+
+    def ids(rows):
+        return [student.model.config.label2id[student_map[r.label]] for r in rows]
+
+    def dev_report(model, tok, mapping=student_map, autocast=None):
+        return evaluate_records(
+            model,
+            tok,
+            dev_rows,
+            mapping,
+            cfg.train.eval_batch_size,
+            cfg.train.max_length,
+            **({"autocast": autocast} if autocast else {}),
+        )
+
+    teacher_dev = dev_report(teacher, teacher_tok, label_map)
+    params_teacher = count_parameters(teacher)
+    model, tokenizer = student.model, student.tokenizer
+    result = pruner = cache_info = None
+    masked_dev = shrunk_dev = sparsity = kept = vocab_report = None
+    if cfg.trains:
+        plugins: list = []
+        loss_fn = cross_entropy
+        if cfg.prune:
+            pruner = MovementPruning(model, cfg.prune)
+            plugins.append(pruner)
+        if cfg.distill:
+            loss_fn, cache_info = _make_distiller(
+                cfg, student, teacher, teacher_tok, train_texts, accelerator
+            )
+            plugins.append(loss_fn)
+        result = train(
+            model,
+            tokenizer,
+            train_texts,
+            ids(train_rows),
+            [r.text for r in dev_rows],
+            ids(dev_rows),
+            cfg.train,
+            from_scratch=student.from_scratch,
+            loss_fn=loss_fn,
+            plugins=plugins,
+            accelerator=accelerator,
+        )
+        model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)
+        if pruner is not None:
+            pruner.bake()
+            sparsity = pruner.sparsity_report()
+            masked_dev = dev_report(model, tokenizer)
+            kept = structure(model)
+            model = shrink_to_dense(model)
+            shrunk_dev = dev_report(model, tokenizer)  # equals masked_dev: shrinking is exact
+        if cfg.trim.enabled:
+            model, tokenizer, vocab_report = trim_vocabulary(
+                model, tokenizer, train_texts, cfg.trim.keep_top_n, cfg.train.max_length
+            )
+    model.eval()
+    final_dev = dev_report(model, tokenizer)  # fp32, the weights as saved
+    autocast = autocast_for(precision, device)
+    dev_at_precision = (
+        dev_report(model, tokenizer, autocast=autocast) if precision != "no" else None
+    )
+
+    # Speed: the teacher in fp32 vs the result at its precision, same batches, interleaved.
+    latency = compare_latency(
+        {"teacher": teacher, "compressed": model},
+        {"teacher": teacher_tok, "compressed": tokenizer},
+        [r.text for r in dev_rows][: cfg.latency.texts],
+        batch_size=cfg.latency.batch_size,
+        max_length=cfg.train.max_length,
+        repeats=cfg.latency.repeats,
+        autocasts={"compressed": autocast},
+    )
+    speedup = latency["teacher"]["batch_median_s"] / latency["compressed"]["batch_median_s"]
+    teacher_bytes = (
+        weights_size_on_disk(cfg.teacher)
+        if Path(cfg.teacher).is_dir()
+        else 4 * params_teacher["total"]  # a hub teacher: its fp32 size
+    )
+    configs = [c for c in (cfg.data, cfg.train, cfg.prune, cfg.distill, cfg.trim) if c]
+    record = {
+        "made_by": made_by,
+        "configuration": cfg.name(),
+        "teacher": str(cfg.teacher),
+        "teacher_data_fingerprint": teacher_record.get("data", {}).get("fingerprint"),
+        "student": {"spec": cfg.student, "kind": student.kind, "description": student.description},
+        "config": config_dict(*configs) | {"student": cfg.student, "relabel": cfg.relabel},
+        "data": data_summary(dataset),
+        "train": result.to_dict() if result else None,
+        "distill_cache": cache_info,
+        "inference_precision": precision,
+        "sparsity": sparsity,
+        "structure": kept,
+        "vocabulary": vocab_report,
+        "params": {"teacher": params_teacher, "compressed": count_parameters(model)},
+        "metrics": {
+            "dev": summary(final_dev),
+            "dev_teacher": summary(teacher_dev),
+            "dev_at_precision": summary(dev_at_precision) if dev_at_precision else None,
+            "dev_masked": summary(masked_dev) if masked_dev else None,
+            "dev_shrunk": summary(shrunk_dev) if shrunk_dev else None,  # before trimming
+        },
+        "latency": latency
+        | {"speedup_vs_teacher": speedup, "device": str(device), "precision": precision},
+    }
+
+    def write_extra(folder: Path) -> None:
+        write_report_files(final_dev, folder / "eval", "dev")
+        if kept is not None and cfg.prune is not None:
+            plot_structure(
+                kept,
+                folder / "eval" / "structure.png",
+                f"kept after {cfg.prune.sparsity:.0%} {cfg.prune.granularity} pruning",
+            )
+            (folder / "eval" / "sparsity.txt").write_text(
+                describe(sparsity) + "\n", encoding="utf-8"
+            )
+        size = weights_size_on_disk(folder)
+        record["size_on_disk"] = {
+            "teacher_bytes": teacher_bytes,
+            "compressed_bytes": size,
+            "ratio": size / teacher_bytes if teacher_bytes else None,
+        }
+        atomic_write_json(folder / RESULT_FILE, result_row(record))
+
+    if accelerator.is_main_process:
+        save_model(model, tokenizer, out, record, write_extra=write_extra)
+    accelerator.wait_for_everyone()
+    record["table"] = describe(sparsity) if sparsity else ""
+    record["result"] = result_row(record) if "size_on_disk" in record else None
+    return record
+
+
+def result_row(record: dict) -> dict:
+    """The one-row summary written to ``result.json``."""
+    m = record["metrics"]
+    scored = m["dev_at_precision"] or m["dev"]
+    train_info = record["train"] or {}
+    return {
+        "configuration": record["configuration"],
+        "teacher": record["teacher"],
+        "student": record["student"]["description"],
+        "precision": record["inference_precision"],
+        "dev_accuracy": scored["accuracy"],
+        "dev_macro_f1": scored["macro_f1"],
+        "dev_accuracy_fp32": m["dev"]["accuracy"],
+        "dev_macro_f1_fp32": m["dev"]["macro_f1"],
+        "teacher_dev_accuracy": m["dev_teacher"]["accuracy"],
+        "teacher_dev_macro_f1": m["dev_teacher"]["macro_f1"],
+        "train_seconds": train_info.get("train_seconds"),
+        "best_epoch": train_info.get("best_epoch"),
+        "distill_cache": record["distill_cache"],
+        "params": record["params"]["compressed"]["total"],
+        "params_teacher": record["params"]["teacher"]["total"],
+        "size_on_disk_bytes": record["size_on_disk"]["compressed_bytes"],
+        "size_on_disk_teacher_bytes": record["size_on_disk"]["teacher_bytes"],
+        "speedup_vs_teacher": record["latency"]["speedup_vs_teacher"],
+        "latency_batch_median_s": record["latency"]["compressed"]["batch_median_s"],
+        "teacher_latency_batch_median_s": record["latency"]["teacher"]["batch_median_s"],
+        "latency_batch_size": record["latency"]["compressed"]["batch_size"],
+        "device": record["latency"]["device"],
+    }
