@@ -79,7 +79,10 @@ def test_label_map_rules():
 
 def _save_plain(tmp_path, labels=None, encoder_only=False):
     config = BertConfig(
-        vocab_size=200, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+        vocab_size=200,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
         intermediate_size=64,
     )
     if labels:

@@ -11,9 +11,15 @@ import argparse
 import logging
 import sys
 
-from lahan import __version__
-from lahan.commands import COMMAND_MODULES
-from lahan.errors import LahanError
+# torchao (which transformers imports when it is installed) logs its optional CUDA
+# kernels failing to load, and torch warns about torchao's enums: noise on a CPU. These
+# fire at import time, so quieten them before lahan's modules import transformers.
+for _noisy in ("torchao", "torch.utils._pytree"):
+    logging.getLogger(_noisy).setLevel(logging.ERROR)
+
+from lahan import __version__  # noqa: E402
+from lahan.commands import COMMAND_MODULES  # noqa: E402
+from lahan.errors import LahanError  # noqa: E402
 
 EPILOG = """\
 examples:
@@ -21,6 +27,8 @@ examples:
   lahan data check ../data/mahanews            # audit a dataset before trusting numbers
   lahan finetune --model preset:small --data ../data/mahanews --out runs/teacher
   lahan evaluate --model runs/teacher --data ../data/mahanews --split test
+  lahan compress --teacher runs/teacher --data ../data/mahanews --prune 0.25 --distill \
+      --out runs/p25-kd
 """
 
 

@@ -13,8 +13,9 @@ MOJIBAKE = "स्ट्रीप्स नवीन".encode().decode("cp866")  
 
 def write_csv(path: Path, rows, header="text,label") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join([header] + [f"{t},{lab}" for t, lab in rows]) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        "\n".join([header] + [f"{t},{lab}" for t, lab in rows]) + "\n", encoding="utf-8"
+    )
     return path
 
 
@@ -54,7 +55,8 @@ def test_audit_per_file_as_read_and_per_split(tmp_path):
     assert shc["mojibake"]["examples"][0]["origin"].endswith("SHC_Valid.csv:35")
     assert shc["labels"]["Tech"] == 1 and shc["length_chars"]["max"] > 0
     assert audit["overlap"]["files"] == [
-        {"a": "LPC/LPC_Valid.csv", "b": "SHC/SHC_Valid.csv", "shared_texts": 1}]
+        {"a": "LPC/LPC_Valid.csv", "b": "SHC/SHC_Valid.csv", "shared_texts": 1}
+    ]
     assert audit["dropped"]["repeated header"]["count"] == 3
     assert set(audit["splits"]) == {"train", "dev", "test"}
     assert all(o["shared_texts"] == 0 for o in audit["overlap"]["splits"])
@@ -74,8 +76,10 @@ def test_audit_token_lengths_with_any_tokenizer(tmp_path):
         def __call__(self, texts, **kwargs):
             return {"input_ids": [[0] + [1] * len(t.split()) + [2] for t in texts]}
 
-    path = write_csv(tmp_path / "a.csv", [("एक दोन तीन", "A"), ("चार", "B")] * 5
-                     + [("पाच सहा", "A"), ("सात", "B")])
+    path = write_csv(
+        tmp_path / "a.csv",
+        [("एक दोन तीन", "A"), ("चार", "B")] * 5 + [("पाच सहा", "A"), ("सात", "B")],
+    )
     audit = audit_dataset(DataConfig(source=str(path)), tokenizer=WordTokenizer())
     assert audit["files"][0]["length_tokens"]["max"] == 5
     assert "tokens p50/p90/p99/max" in render_audit(audit)
@@ -93,5 +97,6 @@ def test_audit_of_loaded_dataset(tmp_path):
     ds = load_dataset(str(make_folder(tmp_path / "news")))
     audit = audit_dataset(ds)
     assert sum(s["rows"] for s in audit["splits"].values()) == sum(
-        len(v) for v in ds.splits.values())
+        len(v) for v in ds.splits.values()
+    )
     assert {f["group"] for f in audit["files"]} == {"SHC", "LPC"}

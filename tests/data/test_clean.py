@@ -62,8 +62,9 @@ def _table(rows, header=("text", "labels")):
 
 def test_repeated_headers_dropped_in_every_spelling():
     # LPC_Valid.csv: header "text,labels" but the copies inside read "Text,Label" / ",Label".
-    out = clean_table(_table([("अ", "A"), ("Text", "Label"), ("", "Label"), ("text", "labels"),
-                              ("ब", "B")]))
+    out = clean_table(
+        _table([("अ", "A"), ("Text", "Label"), ("", "Label"), ("text", "labels"), ("ब", "B")])
+    )
     assert [r.text for r in out.records] == ["अ", "ब"]
     assert out.dropped["repeated header"].count == 3
     assert out.dropped["repeated header"].examples[0][0] == "f.csv:3"

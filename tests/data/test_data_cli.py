@@ -15,16 +15,18 @@ MOJIBAKE = "स्ट्रीप्स".encode().decode("cp866")
 
 def write_csv(path: Path, rows, header="text,label") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join([header] + [f"{t},{lab}" for t, lab in rows]) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        "\n".join([header] + [f"{t},{lab}" for t, lab in rows]) + "\n", encoding="utf-8"
+    )
     return path
 
 
 def news_folder(root: Path) -> Path:
     rows = [(f"बातमी {lab} {i}", lab) for lab in LABELS for i in range(20)]
     write_csv(root / "SHC" / "SHC_Valid.csv", rows + [("Text", "Label"), (MOJIBAKE, "Auto")])
-    write_csv(root / "LPC" / "LPC_Valid.csv", [(f"लेख {t}", lab) for t, lab in rows],
-              header="text,labels")
+    write_csv(
+        root / "LPC" / "LPC_Valid.csv", [(f"लेख {t}", lab) for t, lab in rows], header="text,labels"
+    )
     return root
 
 
@@ -48,8 +50,16 @@ def test_check_json(tmp_path, capsys):
     assert audit["files"][0]["rows"] == 41
     assert audit["dropped"]["repeated header"]["count"] == 1
     assert audit["labels"] == LABELS
-    assert {"files", "splits", "overall", "overlap", "dropped", "findings",
-            "split_policy", "leakage"} <= set(audit)
+    assert {
+        "files",
+        "splits",
+        "overall",
+        "overlap",
+        "dropped",
+        "findings",
+        "split_policy",
+        "leakage",
+    } <= set(audit)
 
 
 def test_check_columns_flags(tmp_path, capsys):
@@ -65,11 +75,17 @@ def _utf16(folder: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("make, expected", [
-    (lambda p: p / "missing.csv", "missing.csv does not exist"),
-    (_utf16, "is not UTF-8 (looks like UTF-16)"),
-    (lambda p: write_csv(p / "cols.csv", [("a", "b")], header="foo,bar"), "no text column found"),
-])
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda p: p / "missing.csv", "missing.csv does not exist"),
+        (_utf16, "is not UTF-8 (looks like UTF-16)"),
+        (
+            lambda p: write_csv(p / "cols.csv", [("a", "b")], header="foo,bar"),
+            "no text column found",
+        ),
+    ],
+)
 def test_unreadable_input_exits_2_with_one_line(tmp_path, capsys, make, expected):
     assert main(["data", "check", str(make(tmp_path))]) == 2
     err = capsys.readouterr().err

@@ -10,8 +10,14 @@ from lahan.data import DataConfig, load_dataset
 from lahan.data.read import read_source, split_of
 from lahan.errors import LahanError
 
-ROWS = [("पहिली बातमी", "Auto"), ("दुसरी बातमी", "Crime"), ("तिसरी बातमी", "Auto"),
-        ("चौथी बातमी", "Crime"), ("पाचवी बातमी", "Auto"), ("सहावी बातमी", "Crime")]
+ROWS = [
+    ("पहिली बातमी", "Auto"),
+    ("दुसरी बातमी", "Crime"),
+    ("तिसरी बातमी", "Auto"),
+    ("चौथी बातमी", "Crime"),
+    ("पाचवी बातमी", "Auto"),
+    ("सहावी बातमी", "Crime"),
+]
 
 
 def write_csv(path: Path, rows, header="text,label", sep=",", encoding="utf-8") -> Path:
@@ -83,8 +89,10 @@ def test_utf8_bom_loads(tmp_path):
 
 def test_jsonl(tmp_path):
     path = tmp_path / "d.jsonl"
-    path.write_text('{"label": 1, "sentence": "एक"}\n\n{"label": 0, "sentence": "दोन"}\n'
-                    '{"sentence": "तीन"}\n', encoding="utf-8")
+    path.write_text(
+        '{"label": 1, "sentence": "एक"}\n\n{"label": 0, "sentence": "दोन"}\n{"sentence": "तीन"}\n',
+        encoding="utf-8",
+    )
     (table,) = read(path)
     assert [(r.text, r.label) for r in table.rows] == [("एक", "1"), ("दोन", "0")]
     assert table.dropped["missing field"].count == 1
@@ -107,7 +115,11 @@ def test_mahanews_folder_layout_and_subset(tmp_path):
     (root / "README.md").write_text("not data")
     tables = read(root)
     assert [(t.group, t.split) for t in tables] == [
-        ("LPC", "dev"), ("SHC", "train"), ("SHC", "dev"), ("SHC", "test")]
+        ("LPC", "dev"),
+        ("SHC", "train"),
+        ("SHC", "dev"),
+        ("SHC", "test"),
+    ]
     tables = read(root, subsets=("shc",))
     assert {t.group for t in tables} == {"SHC"}
     msg = error_of(root, subsets=("LDC",))

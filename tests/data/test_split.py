@@ -15,8 +15,9 @@ LABELS = ["Auto", "Crime", "Sports", "Tech"]
 
 def write_csv(path: Path, rows, header="text,label") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join([header] + [f"{t},{lab}" for t, lab in rows]) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        "\n".join([header] + [f"{t},{lab}" for t, lab in rows]) + "\n", encoding="utf-8"
+    )
     return path
 
 
@@ -111,8 +112,11 @@ def test_tiny_classes_do_not_crash(tmp_path):
     assert any("Rare" in note for note in ds.report["split_policy"]["notes"])
     assert [r.label for r in ds.splits["train"]].count("Rare") == 1
     # far too few rows per class to stratify dev and test: falls back, still splits
-    ds = load(write_csv(tmp_path / "few.csv", [("a", "X"), ("b", "Y"), ("c", "X"), ("d", "Y")]),
-              dev_ratio=0.25, test_ratio=0.25)
+    ds = load(
+        write_csv(tmp_path / "few.csv", [("a", "X"), ("b", "Y"), ("c", "X"), ("d", "Y")]),
+        dev_ratio=0.25,
+        test_ratio=0.25,
+    )
     assert sum(len(v) for v in ds.splits.values()) == 4
 
 

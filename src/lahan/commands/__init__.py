@@ -1,5 +1,16 @@
 """One module per subcommand; the root CLI registers them in this order."""
 
-from lahan.commands import compress, data, demo, distill, evaluate, finetune, prune
+from lahan.commands import (
+    compress,
+    data,
+    demo,
+    distill,
+    evaluate,
+    export,
+    finetune,
+    predict,
+    prune,
+    serve,
+)
 
-COMMAND_MODULES = [demo, data, finetune, evaluate, prune, distill, compress]
+COMMAND_MODULES = [demo, data, finetune, evaluate, prune, distill, compress, export, predict, serve]

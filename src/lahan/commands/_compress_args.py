@@ -157,10 +157,33 @@ STUDENT_HELP = (
 )
 
 
+def add_teacher_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--teacher", required=True, help="a trained classifier folder or hub id")
+
+
+def add_output_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--relabel", action="store_true", help="map labels by name")
+    parser.add_argument("--out", required=True, help=f"folder to write the {what} to")
+
+
+def run_and_print(config, made_by: str) -> int:
+    """Run the compress recipe for ``config``; print its summary on the main process."""
+    from accelerate import PartialState
+
+    from lahan.recipes.compress import RESULT_FILE, run_compress
+
+    record = run_compress(config, made_by=made_by)
+    if PartialState().is_main_process:
+        print_summary(record)
+        print(f"saved to {config.out} (summary: {config.out}/{RESULT_FILE})")
+    return 0
+
+
 def print_summary(record: dict) -> None:
     """What prune/distill/compress print on success."""
     from lahan.evaluate import format_metrics_table
 
+    print(f"configuration: {record['configuration']}")
     m = record["metrics"]
     if record["table"]:
         print(record["table"])

@@ -8,11 +8,13 @@ from lahan.commands._args import add_train_arguments, train_config_from_args
 from lahan.commands._compress_args import (
     STUDENT_HELP,
     add_distill_arguments,
+    add_output_arguments,
     add_prune_arguments,
+    add_teacher_argument,
     add_trim_arguments,
     distill_config_from_args,
-    print_summary,
     prune_config_from_args,
+    run_and_print,
     trim_config_from_args,
 )
 from lahan.data.config import add_data_arguments, data_config_from_args
@@ -46,7 +48,7 @@ def register(subparsers) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--teacher", required=True, help="a trained classifier folder or hub id")
+    add_teacher_argument(p)
     add_data_arguments(p)
     add_prune_arguments(p, "--prune")
     p.add_argument("--distill", action="store_true", help="train with knowledge distillation")
@@ -54,15 +56,12 @@ def register(subparsers) -> None:
     add_distill_arguments(p)
     add_trim_arguments(p)
     add_train_arguments(p, DEFAULTS)
-    p.add_argument("--relabel", action="store_true", help="map labels by name")
-    p.add_argument("--out", required=True, help="folder to write the compressed model to")
+    add_output_arguments(p, "compressed model")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from accelerate import PartialState
-
-    from lahan.recipes.compress import CompressConfig, run_compress
+    from lahan.recipes.compress import CompressConfig
 
     config = CompressConfig(
         teacher=args.teacher,
@@ -75,9 +74,4 @@ def run(args: argparse.Namespace) -> int:
         trim=trim_config_from_args(args),
         relabel=args.relabel,
     )
-    record = run_compress(config)
-    if PartialState().is_main_process:
-        print(f"configuration: {record['configuration']}")
-        print_summary(record)
-        print(f"saved to {args.out} (summary: {args.out}/result.json)")
-    return 0
+    return run_and_print(config, made_by="compress")

@@ -41,10 +41,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_data_arguments(check, positional=True)
-    check.add_argument("--json", action="store_true",
-                       help="print one JSON object instead of tables")
-    check.add_argument("--tokenizer", metavar="DIR",
-                       help="a saved tokenizer/model folder: also report lengths in tokens")
+    check.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of tables"
+    )
+    check.add_argument(
+        "--tokenizer",
+        metavar="DIR",
+        help="a saved tokenizer/model folder: also report lengths in tokens",
+    )
     check.set_defaults(func=run_check)
     data.set_defaults(func=lambda args: _need_subcommand(data))
 

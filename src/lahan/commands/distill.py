@@ -8,8 +8,10 @@ from lahan.commands._args import add_train_arguments, train_config_from_args
 from lahan.commands._compress_args import (
     STUDENT_HELP,
     add_distill_arguments,
+    add_output_arguments,
+    add_teacher_argument,
     distill_config_from_args,
-    print_summary,
+    run_and_print,
 )
 from lahan.data.config import add_data_arguments, data_config_from_args
 from lahan.train import TrainConfig
@@ -39,20 +41,17 @@ def register(subparsers) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--teacher", required=True, help="a trained classifier folder or hub id")
+    add_teacher_argument(p)
     p.add_argument("--student", required=True, help=STUDENT_HELP)
     add_data_arguments(p)
     add_distill_arguments(p)
     add_train_arguments(p, DEFAULTS)
-    p.add_argument("--relabel", action="store_true", help="map labels by name")
-    p.add_argument("--out", required=True, help="folder to write the student to")
+    add_output_arguments(p, "student")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from accelerate import PartialState
-
-    from lahan.recipes.compress import CompressConfig, run_compress
+    from lahan.recipes.compress import CompressConfig
 
     config = CompressConfig(
         teacher=args.teacher,
@@ -63,8 +62,4 @@ def run(args: argparse.Namespace) -> int:
         student=args.student,
         relabel=args.relabel,
     )
-    record = run_compress(config, made_by="distill")
-    if PartialState().is_main_process:
-        print_summary(record)
-        print(f"saved to {args.out} (summary: {args.out}/result.json)")
-    return 0
+    return run_and_print(config, made_by="distill")

@@ -6,10 +6,12 @@ import argparse
 
 from lahan.commands._args import add_train_arguments, train_config_from_args
 from lahan.commands._compress_args import (
+    add_output_arguments,
     add_prune_arguments,
+    add_teacher_argument,
     add_trim_arguments,
-    print_summary,
     prune_config_from_args,
+    run_and_print,
     trim_config_from_args,
 )
 from lahan.data.config import add_data_arguments, data_config_from_args
@@ -37,20 +39,17 @@ def register(subparsers) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--teacher", required=True, help="a trained classifier folder or hub id")
+    add_teacher_argument(p)
     add_data_arguments(p)
     add_prune_arguments(p, "--sparsity")
     add_trim_arguments(p)
     add_train_arguments(p, DEFAULTS)
-    p.add_argument("--relabel", action="store_true", help="map labels by name")
-    p.add_argument("--out", required=True, help="folder to write the pruned model to")
+    add_output_arguments(p, "pruned model")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from accelerate import PartialState
-
-    from lahan.recipes.compress import CompressConfig, run_compress
+    from lahan.recipes.compress import CompressConfig
 
     config = CompressConfig(
         teacher=args.teacher,
@@ -61,8 +60,4 @@ def run(args: argparse.Namespace) -> int:
         trim=trim_config_from_args(args),
         relabel=args.relabel,
     )
-    record = run_compress(config, made_by="prune")
-    if PartialState().is_main_process:
-        print_summary(record)
-        print(f"saved to {args.out}")
-    return 0
+    return run_and_print(config, made_by="prune")

@@ -140,8 +140,9 @@ def _tables_from_dataset(dataset: Dataset) -> list[CleanTable]:
     for name in SPLITS:
         for r in dataset.splits.get(name, []):
             by_file[r.origin.rsplit(":", 1)[0]].append(r)
-    return [CleanTable(path, recs[0].group, None, recs, len(recs))
-            for path, recs in by_file.items()]
+    return [
+        CleanTable(path, recs[0].group, None, recs, len(recs)) for path, recs in by_file.items()
+    ]
 
 
 def audit_dataset(data: Dataset | DataConfig | str | os.PathLike, tokenizer=None) -> dict:
@@ -171,9 +172,14 @@ def audit_dataset(data: Dataset | DataConfig | str | os.PathLike, tokenizer=None
     lengths = token_lengths([r.text for r in every], tokenizer) if tokenizer else None
     files = []
     for t in tables:
-        entry = {"name": _short_name(t.path, source), "path": t.path, "group": t.group,
-                 "split": t.split, "rows_read": t.rows_read,
-                 "dropped": {k: d["count"] for k, d in dropped_to_dict(t.dropped).items()}}
+        entry = {
+            "name": _short_name(t.path, source),
+            "path": t.path,
+            "group": t.group,
+            "split": t.split,
+            "rows_read": t.rows_read,
+            "dropped": {k: d["count"] for k, d in dropped_to_dict(t.dropped).items()},
+        }
         entry.update(text_stats(t.records, lengths))
         # "rows" of a file: its data rows as a person counts them (no header copies or
         # blank lines); "usable": those that survived cleaning (non-empty text and label).
@@ -186,8 +192,9 @@ def audit_dataset(data: Dataset | DataConfig | str | os.PathLike, tokenizer=None
         "overall": text_stats([r for t in tables for r in t.records], lengths),
         "dropped": dropped,
         "overlap": {
-            "files": _overlaps({f["name"]: {r.text for r in t.records}
-                                for f, t in zip(files, tables, strict=True)}),
+            "files": _overlaps(
+                {f["name"]: {r.text for r in t.records} for f, t in zip(files, tables, strict=True)}
+            ),
         },
         "tokenizer": getattr(tokenizer, "name_or_path", None) if tokenizer else None,
     }
@@ -195,7 +202,8 @@ def audit_dataset(data: Dataset | DataConfig | str | os.PathLike, tokenizer=None
         audit["labels"] = dataset.labels
         audit["splits"] = {n: text_stats(dataset.splits.get(n, []), lengths) for n in SPLITS}
         audit["overlap"]["splits"] = _overlaps(
-            {n: {r.text for r in dataset.splits.get(n, [])} for n in SPLITS})
+            {n: {r.text for r in dataset.splits.get(n, [])} for n in SPLITS}
+        )
         audit["split_policy"] = dataset.report.get("split_policy")
         audit["leakage"] = dataset.report.get("leakage")
     else:
@@ -236,8 +244,10 @@ def findings(audit: dict) -> list[str]:
         out.append(f"{d['count']:,} {drop_phrase(reason)} dropped (e.g. {_origin_tail(ex)})")
     leakage = audit.get("leakage") or {}
     if leakage.get("train_rows_in_dev_or_test") and not leakage.get("guard"):
-        out.append(f"{leakage['train_rows_in_dev_or_test']:,} train rows also occur in dev/test "
-                   "and were kept (leakage guard off): scores will be optimistic")
+        out.append(
+            f"{leakage['train_rows_in_dev_or_test']:,} train rows also occur in dev/test "
+            "and were kept (leakage guard off): scores will be optimistic"
+        )
     return out
 
 
@@ -263,12 +273,15 @@ def _origin_tail(origin: str) -> str:
 def _table(headers: list[str], rows: list[list], indent: str = "  ") -> list[str]:
     cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    numeric = [bool(rows) and all(isinstance(row[i], int) for row in rows)
-               for i in range(len(headers))]
+    numeric = [
+        bool(rows) and all(isinstance(row[i], int) for row in rows) for i in range(len(headers))
+    ]
     lines = []
     for r in cells:
-        parts = [c.rjust(w) if numeric[i] else c.ljust(w) for i, (c, w) in enumerate(
-            zip(r, widths, strict=True))]
+        parts = [
+            c.rjust(w) if numeric[i] else c.ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
         lines.append((indent + "  ".join(parts)).rstrip())
     return lines
 
@@ -285,9 +298,15 @@ def _lengths(stats: dict, key: str) -> str:
 
 
 def _stat_row(name: str, stats: dict, with_tokens: bool) -> list:
-    row = [name, stats["rows"], len(stats["labels"]), stats["duplicates"],
-           stats["conflicting_labels"]["count"], stats["mojibake"]["count"],
-           _lengths(stats, "length_chars")]
+    row = [
+        name,
+        stats["rows"],
+        len(stats["labels"]),
+        stats["duplicates"],
+        stats["conflicting_labels"]["count"],
+        stats["mojibake"]["count"],
+        _lengths(stats, "length_chars"),
+    ]
     return row + [_lengths(stats, "length_tokens")] if with_tokens else row
 
 
@@ -301,13 +320,15 @@ def render_audit(audit: dict) -> str:
     for f in audit["files"]:
         drops = ", ".join(f"{n:,} {drop_phrase(r)} dropped" for r, n in f["dropped"].items())
         given = f", split {f['split']}" if f["split"] else ""
-        out.append(f"  {f['name']} (group {f['group']}{given}): {f['rows']:,} rows, "
-                   f"{f['usable']:,} usable, {len(f['labels'])} labels"
-                   + (f"; {drops}" if drops else ""))
+        out.append(
+            f"  {f['name']} (group {f['group']}{given}): {f['rows']:,} rows, "
+            f"{f['usable']:,} usable, {len(f['labels'])} labels" + (f"; {drops}" if drops else "")
+        )
     out.append("")
     file_rows = [_stat_row(f["name"], f | {"rows": f["usable"]}, tok) for f in audit["files"]]
-    out += _table(["file", "usable"] + head[2:],
-                  file_rows + [_stat_row("all files", audit["overall"], tok)])
+    out += _table(
+        ["file", "usable"] + head[2:], file_rows + [_stat_row("all files", audit["overall"], tok)]
+    )
     splits = audit.get("splits")
     if splits:
         out += ["", "splits (what a model sees)"]
@@ -343,10 +364,12 @@ def _leakage_lines(leakage: dict | None) -> list[str]:
     if not leakage:
         return []
     verb = "removed from train" if leakage["guard"] else "kept in train (guard off)"
-    lines = ["", "leakage guard " + ("on" if leakage["guard"] else "OFF"),
-             f"  {leakage['train_rows_in_dev_or_test']:,} train rows whose text is in dev/test: "
-             f"{verb}",
-             f"  {leakage['dev_test_overlap']:,} texts shared by dev and test"]
+    lines = [
+        "",
+        "leakage guard " + ("on" if leakage["guard"] else "OFF"),
+        f"  {leakage['train_rows_in_dev_or_test']:,} train rows whose text is in dev/test: {verb}",
+        f"  {leakage['dev_test_overlap']:,} texts shared by dev and test",
+    ]
     if leakage.get("train_duplicates_dropped"):
         lines.append(f"  {leakage['train_duplicates_dropped']:,} duplicate train rows dropped")
     return lines
@@ -357,8 +380,10 @@ def _example_lines(audit: dict) -> list[str]:
     conf = audit["overall"]["conflicting_labels"]
     if conf["count"]:
         lines += ["", f"conflicting labels ({conf['count']:,} texts), e.g."]
-        lines += [f"  {ex['labels']}  {ex['text']!r}  ({_origin_tail(ex['origins'][0])})"
-                  for ex in conf["examples"]]
+        lines += [
+            f"  {ex['labels']}  {ex['text']!r}  ({_origin_tail(ex['origins'][0])})"
+            for ex in conf["examples"]
+        ]
     moj = audit["overall"]["mojibake"]
     if moj["count"]:
         lines += ["", f"suspected mojibake ({moj['count']:,} texts), e.g."]

@@ -78,9 +78,15 @@ def is_repeated_header(text: str, label: str, text_names: set[str], label_names:
 
 def clean_table(table: RawTable) -> CleanTable:
     """Normalise every row of ``table``; drop (and count) headers, empty texts and labels."""
-    out = CleanTable(table.path, table.group, table.split, [],
-                     rows_read=len(table.rows) + sum(d.count for d in table.dropped.values()),
-                     dropped={k: _copy(v) for k, v in table.dropped.items()}, info=table.info)
+    out = CleanTable(
+        table.path,
+        table.group,
+        table.split,
+        [],
+        rows_read=len(table.rows) + sum(d.count for d in table.dropped.values()),
+        dropped={k: _copy(v) for k, v in table.dropped.items()},
+        info=table.info,
+    )
     text_names, label_names = _header_names(table)
     for row in table.rows:
         reason = None
@@ -118,12 +124,19 @@ def merge_dropped(into: dict[str, DroppedRows], more: dict[str, DroppedRows]) ->
 
 
 # Reasons in the order a reader meets them: file structure, then content, then splitting.
-REASON_ORDER = ("repeated header", "blank line", "wrong number of fields", "missing field",
-                "empty text", "empty label")
+REASON_ORDER = (
+    "repeated header",
+    "blank line",
+    "wrong number of fields",
+    "missing field",
+    "empty text",
+    "empty label",
+)
 
 
 def dropped_to_dict(dropped: dict[str, DroppedRows]) -> dict[str, dict]:
     """JSON-ready form: reason -> {count, examples: [[origin, preview], ...]}."""
+
     def order(reason: str) -> int:
         return REASON_ORDER.index(reason) if reason in REASON_ORDER else len(REASON_ORDER)
 

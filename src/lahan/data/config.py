@@ -44,14 +44,16 @@ DATA_HELP = (
 )
 
 
-def add_data_arguments(parser: argparse.ArgumentParser, positional: bool = False) -> None:
+def add_data_arguments(
+    parser: argparse.ArgumentParser, positional: bool = False, required: bool = True
+) -> None:
     """The data flags every command shares (--data or DATA, columns, splits, leakage)."""
     d = DataConfig()
     g = parser.add_argument_group("data")
     if positional:
         g.add_argument("data", metavar="DATA", help=DATA_HELP)
     else:
-        g.add_argument("--data", required=True, help=DATA_HELP)
+        g.add_argument("--data", required=required, default=None, help=DATA_HELP)
     g.add_argument("--text-col", default=d.text_col, help="text column (default: auto-detect)")
     g.add_argument("--label-col", default=d.label_col, help="label column (default: auto-detect)")
     g.add_argument(
@@ -59,16 +61,34 @@ def add_data_arguments(parser: argparse.ArgumentParser, positional: bool = False
         default=",".join(d.subsets),
         help="comma-separated sub-datasets of a folder to read, e.g. SHC or SHC,LPC (default: all)",
     )
-    g.add_argument("--dev-ratio", type=float, default=d.dev_ratio,
-                   help=f"dev share when one pool is split (default {d.dev_ratio})")
-    g.add_argument("--test-ratio", type=float, default=d.test_ratio,
-                   help=f"test share when one pool is split (default {d.test_ratio})")
-    g.add_argument("--data-seed", type=int, default=d.seed,
-                   help=f"seed of the stratified split (default {d.seed})")
-    g.add_argument("--no-leakage-guard", action="store_true",
-                   help="keep train texts that also occur in dev/test (not recommended)")
-    g.add_argument("--drop-train-duplicates", action="store_true",
-                   help="keep one copy of each text within train")
+    g.add_argument(
+        "--dev-ratio",
+        type=float,
+        default=d.dev_ratio,
+        help=f"dev share when one pool is split (default {d.dev_ratio})",
+    )
+    g.add_argument(
+        "--test-ratio",
+        type=float,
+        default=d.test_ratio,
+        help=f"test share when one pool is split (default {d.test_ratio})",
+    )
+    g.add_argument(
+        "--data-seed",
+        type=int,
+        default=d.seed,
+        help=f"seed of the stratified split (default {d.seed})",
+    )
+    g.add_argument(
+        "--no-leakage-guard",
+        action="store_true",
+        help="keep train texts that also occur in dev/test (not recommended)",
+    )
+    g.add_argument(
+        "--drop-train-duplicates",
+        action="store_true",
+        help="keep one copy of each text within train",
+    )
 
 
 def data_config_from_args(args: argparse.Namespace) -> DataConfig:

@@ -238,8 +238,9 @@ def _looks_utf16(data: bytes) -> bool:
         return True
     if b"\x00" not in sample and _is_utf8(sample):
         return False  # plain UTF-8 text; not worth a second look
-    return any(_decodes_as_table(sample[: len(sample) // 2 * 2], enc)
-               for enc in ("utf-16-le", "utf-16-be"))
+    return any(
+        _decodes_as_table(sample[: len(sample) // 2 * 2], enc) for enc in ("utf-16-le", "utf-16-be")
+    )
 
 
 def _is_utf8(sample: bytes) -> bool:
@@ -260,8 +261,12 @@ def _decodes_as_table(sample: bytes, encoding: str) -> bool:
             return False
         text = sample[: err.start].decode(encoding)
     printable = sum(1 for c in text if c.isprintable() or c in "\t\r\n")
-    return (len(text) >= 8 and printable >= 0.95 * len(text) and "\n" in text
-            and any(d in text for d in ",\t{"))
+    return (
+        len(text) >= 8
+        and printable >= 0.95 * len(text)
+        and "\n" in text
+        and any(d in text for d in ",\t{")
+    )
 
 
 def _looks_single_byte_text(data: bytes) -> bool:
@@ -281,8 +286,9 @@ def _sniff_delimiter(first_line: str, suffix: str) -> str:
         return "\t" if suffix == ".tsv" else ","
 
 
-def find_column(columns: list[str], wanted: str | None, names: tuple[str, ...],
-                kind: str, path: Path | str) -> str:
+def find_column(
+    columns: list[str], wanted: str | None, names: tuple[str, ...], kind: str, path: Path | str
+) -> str:
     """The column to use for ``kind`` ("text"/"label"): given, or the first known name."""
     by_lower = {c.strip().lower(): c for c in columns}
     shown = ", ".join(repr(c) for c in columns) or "none"
@@ -313,8 +319,9 @@ def _pick_columns(columns: list[str], path: Path | str, config: DataConfig) -> t
     return text_col, label_col
 
 
-def _read_delimited(text: str, path: Path, group: str, split: str | None,
-                    config: DataConfig) -> RawTable:
+def _read_delimited(
+    text: str, path: Path, group: str, split: str | None, config: DataConfig
+) -> RawTable:
     delimiter = _sniff_delimiter(text.lstrip("\r\n").split("\n", 1)[0], path.suffix.lower())
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
@@ -341,8 +348,11 @@ def _read_delimited(text: str, path: Path, group: str, split: str | None,
         if not cells:
             table.drop("blank line", origin, "")
         elif len(cells) != len(columns):
-            table.drop("wrong number of fields", origin,
-                       f"{len(cells)} fields, expected {len(columns)}: {delimiter.join(cells)}")
+            table.drop(
+                "wrong number of fields",
+                origin,
+                f"{len(cells)} fields, expected {len(columns)}: {delimiter.join(cells)}",
+            )
         else:
             table.rows.append(RawRow(origin, cells[ti], cells[li]))
     if not table.rows and not table.dropped:
@@ -350,8 +360,9 @@ def _read_delimited(text: str, path: Path, group: str, split: str | None,
     return table
 
 
-def _read_jsonl(text: str, path: Path, group: str, split: str | None,
-                config: DataConfig) -> RawTable:
+def _read_jsonl(
+    text: str, path: Path, group: str, split: str | None, config: DataConfig
+) -> RawTable:
     objects: list[tuple[int, dict]] = []
     blank: list[int] = []
     for line_no, line in enumerate(text.splitlines(), start=1):

@@ -33,8 +33,9 @@ LEAK_REASON = "in dev/test (leakage guard)"
 TRAIN_DUP_REASON = "duplicate within train"
 
 
-def build_dataset(tables: list[CleanTable], dropped: dict[str, DroppedRows],
-                  config: DataConfig) -> Dataset:
+def build_dataset(
+    tables: list[CleanTable], dropped: dict[str, DroppedRows], config: DataConfig
+) -> Dataset:
     """Cleaned tables -> Dataset: check labels, make splits, apply the guard, report it all."""
     records = [r for t in tables for r in t.records]
     _check_labels(records, tables, dropped, config)
@@ -75,8 +76,12 @@ def _file_entry(table: CleanTable) -> dict:
     }
 
 
-def _check_labels(records: list[Record], tables: list[CleanTable],
-                  dropped: dict[str, DroppedRows], config: DataConfig) -> None:
+def _check_labels(
+    records: list[Record],
+    tables: list[CleanTable],
+    dropped: dict[str, DroppedRows],
+    config: DataConfig,
+) -> None:
     where = tables[0].path if len(tables) == 1 else str(config.source)
     if not records:
         why = ", ".join(f"{d.count} {reason}" for reason, d in dropped.items()) or "no rows"
@@ -92,15 +97,17 @@ def _check_labels(records: list[Record], tables: list[CleanTable],
 # --------------------------------------------------------------------------- splits
 
 
-def make_splits(tables: list[CleanTable], config: DataConfig) -> tuple[dict[str, list[Record]],
-                                                                       dict]:
+def make_splits(
+    tables: list[CleanTable], config: DataConfig
+) -> tuple[dict[str, list[Record]], dict]:
     """The train/dev/test records and a description of how they were made."""
     given = {t.split for t in tables}
     notes: list[str] = []
     policy: dict = {"seed": config.seed, "notes": notes}
     if "train" in given and given & {"dev", "test"}:
-        splits = {name: [r for t in tables if t.split == name for r in t.records]
-                  for name in SPLITS}
+        splits = {
+            name: [r for t in tables if t.split == name for r in t.records] for name in SPLITS
+        }
         untagged = [r for t in tables if t.split is None for r in t.records]
         if untagged:
             splits["train"] += untagged
@@ -109,7 +116,8 @@ def make_splits(tables: list[CleanTable], config: DataConfig) -> tuple[dict[str,
         text = "used the splits the source gives"
         if not splits["dev"]:
             splits["train"], splits["dev"] = split_grouped(
-                splits["train"], config.dev_ratio, config.seed, notes, "dev")
+                splits["train"], config.dev_ratio, config.seed, notes, "dev"
+            )
             policy["mode"] = "given+carved-dev"
             text += f"; carved dev ({config.dev_ratio:.0%} of train, stratified, grouped by text)"
         if not splits["test"]:
@@ -119,8 +127,11 @@ def make_splits(tables: list[CleanTable], config: DataConfig) -> tuple[dict[str,
     pool = [r for t in tables for r in t.records]
     splits = split_pool(pool, config, notes)
     present = [s for s in SPLITS if s in given]
-    why = (f"the source gives only {'/'.join(present)}, not train plus dev or test"
-           if present else "the source names no splits")
+    why = (
+        f"the source gives only {'/'.join(present)}, not train plus dev or test"
+        if present
+        else "the source names no splits"
+    )
     policy.update(
         mode="pooled",
         ratios={"dev": config.dev_ratio, "test": config.test_ratio},
@@ -137,8 +148,7 @@ def _pct(config: DataConfig) -> str:
     return f"{train:.0%}/{config.dev_ratio:.0%}/{config.test_ratio:.0%} train/dev/test"
 
 
-def split_pool(pool: list[Record], config: DataConfig,
-               notes: list[str]) -> dict[str, list[Record]]:
+def split_pool(pool: list[Record], config: DataConfig, notes: list[str]) -> dict[str, list[Record]]:
     """One pool -> train/dev/test, seeded, stratified, copies of a text together."""
     rest, test = split_grouped(pool, config.test_ratio, config.seed, notes, "test")
     dev_share = config.dev_ratio / (1.0 - config.test_ratio) if config.dev_ratio else 0.0
@@ -146,8 +156,9 @@ def split_pool(pool: list[Record], config: DataConfig,
     return {"train": train, "dev": dev, "test": test}
 
 
-def split_grouped(records: list[Record], ratio: float, seed: int, notes: list[str],
-                  what: str) -> tuple[list[Record], list[Record]]:
+def split_grouped(
+    records: list[Record], ratio: float, seed: int, notes: list[str], what: str
+) -> tuple[list[Record], list[Record]]:
     """(rest, carved): about ``ratio`` of the unique texts, with all their copies, carved.
 
     Records keep their original order on both sides, so a split depends only on the
@@ -169,8 +180,9 @@ def _majority(records: list[Record]) -> str:
     return min(counts, key=lambda label: (-counts[label], label))
 
 
-def carve(keys: list[str], strata: list[str], ratio: float, seed: int, notes: list[str],
-          what: str) -> list[str]:
+def carve(
+    keys: list[str], strata: list[str], ratio: float, seed: int, notes: list[str], what: str
+) -> list[str]:
     """``round(len(keys) * ratio)`` keys, stratified by ``strata`` when possible."""
     from sklearn.model_selection import train_test_split
 
@@ -185,8 +197,7 @@ def carve(keys: list[str], strata: list[str], ratio: float, seed: int, notes: li
     rare = sorted(label for label, c in counts.items() if c < 2)
     if rare:
         notes.append(
-            f"{what}: classes with a single text kept in train, not stratified: "
-            + ", ".join(rare)
+            f"{what}: classes with a single text kept in train, not stratified: " + ", ".join(rare)
         )
         keep = [i for i, s in enumerate(strata) if s not in rare]
         keys = [keys[i] for i in keep]
@@ -205,8 +216,9 @@ def carve(keys: list[str], strata: list[str], ratio: float, seed: int, notes: li
 # --------------------------------------------------------------------------- guard
 
 
-def apply_leakage_guard(splits: dict[str, list[Record]],
-                        config: DataConfig) -> tuple[dict, dict[str, DroppedRows]]:
+def apply_leakage_guard(
+    splits: dict[str, list[Record]], config: DataConfig
+) -> tuple[dict, dict[str, DroppedRows]]:
     """Remove from train every text that occurs in dev or test (and, if asked, repeats).
 
     Returns the leakage report and the rows dropped, so both can be counted. With the

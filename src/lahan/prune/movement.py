@@ -58,8 +58,7 @@ class PruneConfig:
             raise LahanError(f"--sparsity must be in [0, 1), got {self.sparsity}")
         if self.granularity not in GRANULARITIES:
             raise LahanError(
-                f"--granularity must be one of {', '.join(GRANULARITIES)}, "
-                f"got '{self.granularity}'"
+                f"--granularity must be one of {', '.join(GRANULARITIES)}, got '{self.granularity}'"
             )
         if self.method not in METHODS:
             raise LahanError(f"--method must be one of {', '.join(METHODS)}, got '{self.method}'")

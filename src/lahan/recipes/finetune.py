@@ -51,13 +51,16 @@ def _shared_tokenizer(accelerator, model_config: ModelConfig, train_rows) -> Ber
     return wordpiece_from_vocab(vocab[0])
 
 
-def check_output_folder(out: Path) -> None:
-    """Refuse an --out that would destroy something that is not a lahan model folder."""
+def check_output_folder(out: Path, marker: str = RECORD_FILE) -> None:
+    """Refuse an --out that would destroy something that is not a lahan output folder.
+
+    ``marker`` is the file that marks a folder lahan wrote (and may replace).
+    """
     if not out.name or out.resolve() == Path.cwd().resolve():
         raise LahanError(f"--out '{out}' names no new folder: pass e.g. runs/teacher")
     if out.exists() and not out.is_dir():
         raise LahanError(f"--out '{out}' is a file: pass a folder path")
-    if out.is_dir() and any(out.iterdir()) and not (out / RECORD_FILE).exists():
+    if out.is_dir() and any(out.iterdir()) and not (out / marker).exists():
         raise LahanError(
             f"--out '{out}' is a folder that holds other files and is not a lahan model: "
             "lahan replaces its output folder, so pass a new or empty folder"

@@ -1,0 +1,86 @@
+"""`lahan export`: a model folder -> an ONNX folder that runs with onnxruntime + tokenizers."""
+
+from __future__ import annotations
+
+import argparse
+
+from lahan.data.config import add_data_arguments, data_config_from_args
+
+EXAMPLES = """\
+examples:
+  lahan export --model runs/p25-kd --format onnx --out runs/p25-kd-onnx
+  lahan export --model runs/p25-kd --format onnx --quantize int8 --out runs/p25-kd-int8 \\
+      --data ../shared/data/mahanews          # also records dev accuracy vs fp32
+  python runs/p25-kd-int8/predict.py --input texts.txt   # no torch, no lahan needed
+"""
+
+
+def register(subparsers) -> None:
+    from lahan.deploy.export import FORMATS, QUANTIZE, ExportConfig
+
+    d = ExportConfig()
+    p = subparsers.add_parser(
+        "export",
+        help="export a model to ONNX (optionally int8)",
+        description="Export a lahan (or Hugging Face) classifier folder to ONNX with "
+        "dynamic batch and sequence sizes, optionally int8-quantized with ONNX Runtime, "
+        "and check its logits against torch. The folder holds the graph, tokenizer.json, "
+        "lahan-onnx.json (labels, max length, check, dev deltas) and predict.py, which "
+        "runs it with onnxruntime and tokenizers alone.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--model", required=True, help="a model folder (or hub id)")
+    p.add_argument("--format", choices=FORMATS, default=d.format, help="default onnx")
+    p.add_argument("--quantize", choices=QUANTIZE, default=None, help="int8 dynamic quantization")
+    p.add_argument("--opset", type=int, default=d.opset, help=f"ONNX opset (default {d.opset})")
+    p.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        help="tokens per text at inference (default: the model's training max length)",
+    )
+    add_data_arguments(p, required=False)
+    p.add_argument("--relabel", action="store_true", help="map dataset labels by name")
+    p.add_argument("--out", required=True, help="folder to write the export to")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lahan.data import load_dataset
+    from lahan.deploy.export import ExportConfig, export_onnx
+    from lahan.models import load_model, model_labels, resolve_label_map
+    from lahan.recipes.finetune import check_output_folder
+
+    config = ExportConfig(
+        format=args.format, quantize=args.quantize, opset=args.opset, max_length=args.max_length
+    )
+    out = Path(args.out)
+    check_output_folder(out, marker="lahan-onnx.json")
+    dev = None
+    if args.data:
+        model, _, _ = load_model(args.model)
+        dataset = load_dataset(data_config_from_args(args))
+        label_map = resolve_label_map(model_labels(model), dataset.labels, args.relabel)
+        rows = dataset.split("dev")
+        dev = ([r.text for r in rows], [model.config.label2id[label_map[r.label]] for r in rows])
+        del model
+    manifest = export_onnx(args.model, out, config, dev)
+    check = manifest["check"]
+    print(
+        f"exported {manifest['model_file']} ({manifest['quantize'] or 'fp32'}); logits vs torch: "
+        f"max difference {check['max_abs_logit_diff']:.2e}, "
+        f"argmax agreement {check['argmax_agreement']:.3f} on {check['texts']} texts"
+    )
+    for name, v in (manifest.get("variants") or {}).items():
+        if name == "split":
+            continue
+        print(
+            f"dev {name:<10} accuracy {v['accuracy']:.4f} ({v['delta_accuracy_vs_fp32']:+.4f}) "
+            f"macro-F1 {v['macro_f1']:.4f} ({v['delta_macro_f1_vs_fp32']:+.4f}) "
+            f"agreement {v['agreement_with_fp32']:.4f}"
+        )
+    print(f"saved to {out}; run it anywhere with: python {out}/predict.py --input FILE")
+    return 0

@@ -1,0 +1,1 @@
+"""Deployment: inference precisions, int8, ONNX export and runtime, predictors, serving."""

@@ -1,0 +1,212 @@
+"""Export a lahan model folder to ONNX (optionally int8), checked against torch.
+
+The exported folder holds ``model.onnx`` (or ``model.int8.onnx``), the tokenizer
+(``tokenizer.json``), ``lahan-onnx.json`` (labels, max length, how it was made, the
+check against torch) and ``predict.py``, a script that runs it with onnxruntime and
+tokenizers alone. Pruned models export like any other: each layer's head count is
+in its weights' shapes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import shutil
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lahan.deploy import onnx_runtime
+from lahan.errors import LahanError
+from lahan.io import atomic_dir, atomic_write_json
+from lahan.models import load_model, model_labels
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("onnx",)
+QUANTIZE = ("int8",)
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# Texts that exercise different lengths for tracing and for the torch/ONNX check.
+CHECK_TEXTS = [
+    "राज्य सरकारने शेतकऱ्यांसाठी नवीन योजना जाहीर केली असून तिचा लाभ लाखो कुटुंबांना होईल",
+    "भारताने सामना जिंकला",
+    "शेअर बाजार",
+    "Mumbai: the monsoon arrived early this year, and the city council met on Monday.",
+]
+
+
+@dataclass
+class ExportConfig:
+    format: str = "onnx"
+    quantize: str | None = None  # None or "int8" (onnxruntime dynamic quantization)
+    opset: int = 18
+    max_length: int | None = None  # None: the max length the model was trained with
+    tolerance: float = 1e-3  # fp32 export: largest logit difference from torch allowed
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise LahanError(f"--format must be one of {', '.join(FORMATS)}, got '{self.format}'")
+        if self.quantize is not None and self.quantize not in QUANTIZE:
+            raise LahanError(f"--quantize must be int8, got '{self.quantize}'")
+        if self.max_length is not None and not 8 <= self.max_length <= 8192:
+            raise LahanError(f"--max-length must be in [8, 8192], got {self.max_length}")
+
+
+class _LogitsOnly(torch.nn.Module):
+    """The classifier with positional inputs and one output, as ONNX wants it."""
+
+    def __init__(self, model: torch.nn.Module, names: list[str]):
+        super().__init__()
+        self.model = model
+        self.names = names
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.model(**dict(zip(self.names, inputs, strict=True))).logits
+
+
+def _input_names(tokenizer) -> list[str]:
+    names = [n for n in INPUTS if n in tokenizer.model_input_names]
+    if names[:1] != ["input_ids"] or "attention_mask" not in names:
+        raise LahanError(
+            f"ONNX export expects a tokenizer with input_ids and attention_mask, this one "
+            f"gives {tokenizer.model_input_names}"
+        )
+    return names
+
+
+def export_onnx(
+    model_dir: str | Path,
+    out: str | Path,
+    config: ExportConfig,
+    dev: tuple[list[str], list[int]] | None = None,
+) -> dict:
+    """Export ``model_dir`` to ``out``; returns the manifest written as lahan-onnx.json.
+
+    With ``dev`` (texts, label ids of the model), the manifest also records the exported
+    graph's dev accuracy and macro-F1, their deltas vs torch fp32, and the agreement.
+    """
+    model, tokenizer, record = load_model(model_dir)
+    if tokenizer.backend_tokenizer is None:
+        raise LahanError(f"'{model_dir}': ONNX export needs a fast tokenizer (tokenizer.json)")
+    max_length = config.max_length or record.get("config", {}).get("TrainConfig", {}).get(
+        "max_length", 128
+    )
+    names = _input_names(tokenizer)
+    wrapper = _LogitsOnly(model.eval(), names)
+    example = tokenizer(
+        CHECK_TEXTS[:2], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+    )
+    batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
+    dynamic = {"inputs": tuple({0: batch, 1: seq} for _ in names)}
+    params = sum(p.numel() for p in model.parameters())
+    with atomic_dir(out) as tmp:
+        fp32_file = tmp / "model.onnx"
+        quiet = io.StringIO()  # the exporter prints its progress to stdout
+        try:
+            with contextlib.redirect_stdout(quiet), torch.no_grad(), warnings.catch_warnings():
+                # dynamic dims that share constraints get one name: expected, not a problem
+                warnings.filterwarnings("ignore", message=".*will not be used, since it shares")
+                torch.onnx.export(
+                    wrapper,
+                    tuple(example[n] for n in names),
+                    str(fp32_file),
+                    input_names=names,
+                    output_names=["logits"],
+                    dynamic_shapes=dynamic,
+                    opset_version=config.opset,
+                    dynamo=True,
+                    external_data=params * 4 > 1.8e9,  # protobuf's 2 GB limit
+                    verbose=False,
+                )
+        except Exception as err:  # noqa: BLE001 - the exporter raises many kinds
+            reason = " ".join(str(err).split())[:300]
+            raise LahanError(
+                f"ONNX export of '{model_dir}' failed ({type(err).__name__}: {reason})"
+            ) from err
+        model_file = fp32_file.name
+        if config.quantize == "int8":
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+            from onnxruntime.quantization.shape_inference import quant_pre_process
+
+            # ONNX Runtime's recommended pre-processing (graph optimisation + shape
+            # inference; its symbolic pass cannot follow BERT's dynamic mask shapes).
+            prepared = tmp / "model.prepared.onnx"
+            quant_pre_process(fp32_file, prepared, skip_symbolic_shape=True)
+            quantize_dynamic(prepared, tmp / "model.int8.onnx", weight_type=QuantType.QInt8)
+            for extra in (fp32_file, prepared, *tmp.glob("model*.onnx.data")):
+                extra.unlink()
+            model_file = "model.int8.onnx"
+        tokenizer.save_pretrained(tmp)
+        shutil.copyfile(onnx_runtime.__file__, tmp / "predict.py")
+        manifest = {
+            "format": "onnx",
+            "model_file": model_file,
+            "quantize": config.quantize,
+            "labels": model_labels(model),
+            "max_length": max_length,
+            "pad_token_id": tokenizer.pad_token_id or 0,
+            "inputs": names,
+            "source": str(model_dir),
+            "source_configuration": record.get("configuration") or record.get("made_by"),
+            "config": asdict(config),
+            "versions": _versions(),
+        }
+        atomic_write_json(tmp / onnx_runtime.MANIFEST, manifest)
+        manifest["check"] = check_against_torch(model, tokenizer, tmp, max_length, config)
+        if dev is not None:
+            manifest["variants"] = _dev_variants(
+                model, tokenizer, tmp, max_length, dev, config.quantize
+            )
+        atomic_write_json(tmp / onnx_runtime.MANIFEST, manifest)
+    return manifest
+
+
+@torch.no_grad()
+def check_against_torch(model, tokenizer, folder: Path, max_length: int, config) -> dict:
+    """Logits of the exported graph vs torch on texts of several lengths and batch sizes."""
+    runtime = onnx_runtime.OnnxClassifier(folder)
+    texts = CHECK_TEXTS * 3
+    got = runtime.logits(texts, batch_size=5)
+    batch = tokenizer(
+        texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+    )
+    want = model(**batch).logits.float().numpy()
+    diff = float(np.abs(got - want).max())
+    agree = float((got.argmax(-1) == want.argmax(-1)).mean())
+    if config.quantize is None and diff > config.tolerance:
+        raise LahanError(
+            f"the ONNX graph's logits differ from torch's by {diff:.2e} (> {config.tolerance}): "
+            "the export is wrong; please report it with the model's config.json"
+        )
+    return {"max_abs_logit_diff": diff, "argmax_agreement": agree, "texts": len(texts)}
+
+
+def _dev_variants(model, tokenizer, folder: Path, max_length: int, dev, quantize) -> dict:
+    from lahan.deploy.variants import variant_report
+    from lahan.evaluate import predict_logits
+
+    texts, targets = dev
+    reference = predict_logits(model, tokenizer, texts, 64, max_length)
+    exported = onnx_runtime.OnnxClassifier(folder).logits(texts, 64)
+    n = model.config.num_labels
+    name = "onnx_int8" if quantize == "int8" else "onnx"
+    return {
+        "split": "dev",
+        "torch_fp32": variant_report(targets, reference, reference, n),
+        name: variant_report(targets, reference, exported, n),
+    }
+
+
+def _versions() -> dict:
+    import onnx
+    import onnxruntime
+
+    return {
+        "torch": torch.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": onnxruntime.__version__,
+    }

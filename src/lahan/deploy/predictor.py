@@ -1,0 +1,125 @@
+"""One interface over a torch model folder (any precision) and an exported ONNX folder.
+
+``load_predictor(path, precision)`` returns an object with ``labels``,
+``max_length``, ``info`` (how the model was made) and ``logits(texts, batch_size)``
+(input order, length-sorted batches inside). ``lahan predict`` and ``lahan serve``
+use only this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from lahan.errors import LahanError
+
+PRECISIONS = ("fp32", "bf16", "fp16", "int8")
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class TorchPredictor:
+    def __init__(self, folder: str | Path, precision: str = "fp32", max_length: int | None = None):
+        import torch
+
+        from lahan.models import load_model, model_labels
+        from lahan.precision import autocast_for
+
+        model, self.tokenizer, record = load_model(folder)
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if precision == "int8":
+            from lahan.deploy.quantize import quantize_int8
+
+            device = torch.device("cpu")
+            model = quantize_int8(model)
+        self.model = model.to(device).eval()
+        # int8 runs its own integer kernels; fp32 and int8 need no autocast.
+        autocast = "no" if precision in ("fp32", "int8") else precision
+        self.autocast = autocast_for(autocast, device)
+        self.labels = model_labels(model)
+        trained = record.get("config", {}).get("TrainConfig", {}).get("max_length", 128)
+        self.max_length = max_length or trained
+        self.precision = precision
+        self.info = {
+            "runtime": "torch",
+            "precision": precision,
+            "device": str(device),
+            "model": str(folder),
+            "made_by": record.get("made_by"),
+            "configuration": record.get("configuration"),
+            "metrics": record.get("metrics"),
+            "labels": self.labels,
+            "max_length": self.max_length,
+        }
+
+    def logits(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        from lahan.evaluate import predict_logits
+
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return predict_logits(
+            self.model, self.tokenizer, list(texts), batch_size, self.max_length, self.autocast
+        )
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        return [len(ids) for ids in self.tokenizer(list(texts))["input_ids"]]
+
+
+class OnnxPredictor:
+    def __init__(self, folder: str | Path, threads: int | None = None):
+        from lahan.deploy.onnx_runtime import OnnxClassifier
+
+        self.runtime = OnnxClassifier(folder, threads)
+        self.labels = self.runtime.labels
+        self.max_length = self.runtime.max_length
+        manifest = self.runtime.manifest
+        self.precision = "int8" if manifest.get("quantize") == "int8" else "fp32"
+        self.info = {
+            "runtime": "onnxruntime",
+            "precision": self.precision,
+            "device": "cpu",
+            "model": str(folder),
+            "made_by": "export",
+            "configuration": manifest.get("source_configuration"),
+            "metrics": manifest.get("variants"),
+            "labels": self.labels,
+            "max_length": self.max_length,
+        }
+
+    def logits(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return self.runtime.logits(list(texts), batch_size)
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        tok = self.runtime.tokenizer
+        tok.no_truncation()
+        try:
+            return [len(e.ids) for e in tok.encode_batch(list(texts))]
+        finally:
+            tok.enable_truncation(self.max_length)
+
+
+def is_onnx_folder(path: str | Path) -> bool:
+    from lahan.deploy.onnx_runtime import MANIFEST
+
+    return (Path(path) / MANIFEST).is_file()
+
+
+def load_predictor(path: str | Path, precision: str = "fp32") -> TorchPredictor | OnnxPredictor:
+    if precision not in PRECISIONS:
+        raise LahanError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
+    if is_onnx_folder(path):
+        if precision != "fp32":
+            raise LahanError(
+                f"'{path}' is an exported ONNX folder: its precision was fixed at export "
+                "(lahan export --quantize int8); leave --precision out"
+            )
+        return OnnxPredictor(path)
+    return TorchPredictor(path, precision)

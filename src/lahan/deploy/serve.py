@@ -1,0 +1,238 @@
+"""HTTP inference: FastAPI app with limits, micro-batching and clear JSON errors.
+
+POST /predict  {"texts": ["...", ...]}  ->  {"predictions": [{"label", "score", "scores"}]}
+GET  /health   ->  {"status": "ok"}
+GET  /info     ->  how the model was made, its measured metrics, the limits
+
+Requests that arrive within ``batch_window_ms`` of each other are predicted as one
+batch (up to ``max_batch_texts``), in a worker thread so the event loop keeps
+accepting. Errors are JSON ``{"error": {"status", "message"}}``: malformed JSON 400,
+wrong shape or invalid text 422, too large (body, texts per request, characters per
+text) 413, queue full 503 with Retry-After, prediction slower than the timeout 504.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from lahan.deploy.predictor import softmax
+from lahan.errors import LahanError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServeConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_texts: int = 64  # texts per request
+    max_chars: int = 10_000  # characters per text
+    max_body_bytes: int = 1_000_000
+    batch_window_ms: float = 5.0  # how long the batcher waits for more requests
+    max_batch_texts: int = 128  # texts predicted together at most
+    queue_texts: int = 2048  # texts waiting at most; beyond that 503 + Retry-After
+    timeout_s: float = 30.0  # per request, queueing included
+    batch_size: int = 32  # the model's batch size inside a micro-batch
+
+    def __post_init__(self) -> None:
+        for name in (
+            "max_texts",
+            "max_chars",
+            "max_body_bytes",
+            "max_batch_texts",
+            "queue_texts",
+            "batch_size",
+        ):
+            if getattr(self, name) < 1:
+                raise LahanError(f"--{name.replace('_', '-')} must be >= 1")
+        if self.batch_window_ms < 0 or self.timeout_s <= 0:
+            raise LahanError("--batch-window-ms must be >= 0 and --timeout > 0")
+        if not 0 <= self.port <= 65535:
+            raise LahanError(f"--port must be in 0..65535, got {self.port}")
+
+
+class Overloaded(Exception):
+    pass
+
+
+class MicroBatcher:
+    """Collects concurrent requests into batches and predicts them in a worker thread."""
+
+    def __init__(self, predictor, config: ServeConfig):
+        self.predictor = predictor
+        self.config = config
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.pending_texts = 0
+        self.task: asyncio.Task | None = None
+        self.batches = 0
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self.task:
+            self.task.cancel()
+            try:
+                await self.task
+            except asyncio.CancelledError:
+                pass
+
+    async def submit(self, texts: list[str]) -> np.ndarray:
+        if self.pending_texts + len(texts) > self.config.queue_texts:
+            raise Overloaded
+        future = asyncio.get_running_loop().create_future()
+        self.pending_texts += len(texts)
+        await self.queue.put((texts, future))
+        return await future
+
+    async def _run(self) -> None:
+        window = self.config.batch_window_ms / 1000
+        while True:
+            items = [await self.queue.get()]
+            count = len(items[0][0])
+            deadline = time.monotonic() + window
+            while count < self.config.max_batch_texts:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 and self.queue.empty():
+                    break
+                try:
+                    item = await asyncio.wait_for(self.queue.get(), max(remaining, 0))
+                except TimeoutError:
+                    break
+                items.append(item)
+                count += len(item[0])
+            live = [(t, f) for t, f in items if not f.cancelled()]
+            texts = [text for t, _ in live for text in t]
+            try:
+                logits = await asyncio.to_thread(
+                    self.predictor.logits, texts, self.config.batch_size
+                )
+                probs = softmax(logits) if len(texts) else logits
+                start = 0
+                for t, future in live:
+                    if not future.done():
+                        future.set_result(probs[start : start + len(t)])
+                    start += len(t)
+            except Exception as err:  # noqa: BLE001 - hand the failure to every waiter
+                for _, future in live:
+                    if not future.done():
+                        future.set_exception(err)
+            finally:
+                self.pending_texts -= sum(len(t) for t, _ in items)
+                self.batches += 1
+
+
+def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"status": status, "message": message}}, status_code=status, headers=headers
+    )
+
+
+def _check_texts(payload, config: ServeConfig) -> list[str] | JSONResponse:
+    if not isinstance(payload, dict) or "texts" not in payload:
+        return _error(422, 'the body must be a JSON object {"texts": ["...", ...]}')
+    texts = payload["texts"]
+    if not isinstance(texts, list) or not texts:
+        return _error(422, '"texts" must be a non-empty list of strings')
+    if len(texts) > config.max_texts:
+        return _error(413, f"{len(texts)} texts in one request; the limit is {config.max_texts}")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            return _error(422, f"texts[{i}] is {type(text).__name__}, not a string")
+        if not text.strip():
+            return _error(422, f"texts[{i}] is empty")
+        if len(text) > config.max_chars:
+            return _error(
+                413, f"texts[{i}] has {len(text)} characters; the limit is {config.max_chars}"
+            )
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return _error(422, f"texts[{i}] is not valid Unicode (a lone surrogate escape)")
+    return texts
+
+
+async def _read_body(request: Request, limit: int) -> bytes | JSONResponse:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                return _error(413, f"the body has {declared} bytes; the limit is {limit}")
+        except ValueError:
+            return _error(400, "Content-Length is not a number")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return _error(413, f"the body is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(predictor, config: ServeConfig | None = None) -> FastAPI:
+    config = config or ServeConfig()
+    batcher = MicroBatcher(predictor, config)
+    stats = {"requests": 0, "texts": 0, "started": time.time()}
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        batcher.start()
+        yield
+        await batcher.stop()
+
+    app = FastAPI(title="lahan", lifespan=lifespan)
+
+    @app.get("/health")
+    async def health():
+        return {"status": "ok"}
+
+    @app.get("/info")
+    async def info():
+        return {
+            "model": predictor.info,
+            "limits": asdict(config),
+            "served": stats | {"batches": batcher.batches},
+        }
+
+    @app.post("/predict")
+    async def predict(request: Request):
+        body = await _read_body(request, config.max_body_bytes)
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            payload = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            return _error(400, f"the body is not valid JSON ({err})")
+        texts = _check_texts(payload, config)
+        if isinstance(texts, JSONResponse):
+            return texts
+        try:
+            probs = await asyncio.wait_for(batcher.submit(texts), config.timeout_s)
+        except Overloaded:
+            return _error(503, "the server is busy: retry shortly", {"Retry-After": "1"})
+        except TimeoutError:
+            return _error(504, f"the prediction took longer than {config.timeout_s}s")
+        stats["requests"] += 1
+        stats["texts"] += len(texts)
+        labels = predictor.labels
+        return {
+            "predictions": [
+                {
+                    "label": labels[int(p.argmax())],
+                    "score": float(p.max()),
+                    "scores": {label: float(v) for label, v in zip(labels, p, strict=True)},
+                }
+                for p in probs
+            ]
+        }
+
+    return app
