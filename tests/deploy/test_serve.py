@@ -143,9 +143,19 @@ def _free_port() -> int:
 def test_a_real_uvicorn_process(trained_tiny, tmp_path):
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "lahan", "serve", "--model", str(trained_tiny[0]), "--port",
-         str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "lahan",
+            "serve",
+            "--model",
+            str(trained_tiny[0]),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"

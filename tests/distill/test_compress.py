@@ -264,3 +264,26 @@ def test_attention_loss_runs_with_a_live_teacher(trained_tiny, demo_csv, tmp_pat
     assert record["train"]["steps"] > 0
     with pytest.raises(LahanError, match="--student needs --distill"):
         CompressConfig(teacher="t", data=cfg.data, out="o", student="layers:1")
+
+
+def test_precision_alone_records_its_deltas_and_agreement(trained_tiny, demo_csv, tmp_path):
+    out = tmp_path / "bf16"
+    rc = main(
+        [
+            "compress",
+            "--teacher",
+            str(trained_tiny[0]),
+            "--precision",
+            "bf16",
+            *_common(demo_csv, tmp_path),
+            "--out",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    record = json.loads((out / "lahan.json").read_text())
+    variant = record["precision_variant"]
+    assert record["train"] is None and record["inference_precision"] == "bf16"
+    assert variant["agreement_with_fp32"] >= 0.9 and variant["n"] == 50
+    assert variant["accuracy"] == record["metrics"]["dev_at_precision"]["accuracy"]
+    assert record["metrics"]["dev"] == record["metrics"]["dev_teacher"]  # same weights in fp32

@@ -1,6 +1,7 @@
 """One module per subcommand; the root CLI registers them in this order."""
 
 from lahan.commands import (
+    bench,
     compress,
     data,
     demo,
@@ -13,4 +14,16 @@ from lahan.commands import (
     serve,
 )
 
-COMMAND_MODULES = [demo, data, finetune, evaluate, prune, distill, compress, export, predict, serve]
+COMMAND_MODULES = [
+    demo,
+    data,
+    finetune,
+    evaluate,
+    prune,
+    distill,
+    compress,
+    export,
+    predict,
+    serve,
+    bench,
+]

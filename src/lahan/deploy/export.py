@@ -68,6 +68,56 @@ class _LogitsOnly(torch.nn.Module):
         return self.model(**dict(zip(self.names, inputs, strict=True))).logits
 
 
+def onnx_graph(
+    model: torch.nn.Module, example: dict[str, torch.Tensor], path: Path, opset: int = 18
+) -> Path:
+    """Export ``model``'s logits to ONNX with dynamic batch and sequence dimensions.
+
+    ``example`` holds the inputs, in the order the graph will take them. Uses the
+    dynamo exporter: on BERT the TorchScript one traces the mask's shape as a
+    constant and gives wrong logits for other lengths.
+    """
+    names = list(example)
+    wrapper = _LogitsOnly(model.eval(), names)
+    batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
+    params = sum(p.numel() for p in model.parameters())
+    quiet = io.StringIO()  # the exporter prints its progress to stdout
+    with contextlib.redirect_stdout(quiet), torch.no_grad(), warnings.catch_warnings():
+        # dynamic dims that share constraints get one name: expected, not a problem
+        warnings.filterwarnings("ignore", message=".*will not be used, since it shares")
+        torch.onnx.export(
+            wrapper,
+            tuple(example.values()),
+            str(path),
+            input_names=names,
+            output_names=["logits"],
+            dynamic_shapes={"inputs": tuple({0: batch, 1: seq} for _ in names)},
+            opset_version=opset,
+            dynamo=True,
+            external_data=params * 4 > 1.8e9,  # protobuf's 2 GB limit
+            verbose=False,
+        )
+    return path
+
+
+def quantize_onnx_int8(source: Path, target: Path) -> Path:
+    """ONNX Runtime dynamic int8 quantization (int8 weights, per-batch activation scales)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    # ONNX Runtime's recommended pre-processing (graph optimisation + shape inference;
+    # its symbolic pass cannot follow BERT's dynamic mask shapes, so it is skipped).
+    prepared = target.with_name(target.stem + ".prepared.onnx")
+    try:
+        quant_pre_process(source, prepared, skip_symbolic_shape=True)
+        quantize_dynamic(prepared, target, weight_type=QuantType.QInt8)
+    finally:
+        prepared.unlink(missing_ok=True)
+        for extra in target.parent.glob(prepared.name + ".data"):
+            extra.unlink()
+    return target
+
+
 def _input_names(tokenizer) -> list[str]:
     names = [n for n in INPUTS if n in tokenizer.model_input_names]
     if names[:1] != ["input_ids"] or "attention_mask" not in names:
@@ -96,32 +146,13 @@ def export_onnx(
         "max_length", 128
     )
     names = _input_names(tokenizer)
-    wrapper = _LogitsOnly(model.eval(), names)
     example = tokenizer(
         CHECK_TEXTS[:2], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
     )
-    batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
-    dynamic = {"inputs": tuple({0: batch, 1: seq} for _ in names)}
-    params = sum(p.numel() for p in model.parameters())
     with atomic_dir(out) as tmp:
         fp32_file = tmp / "model.onnx"
-        quiet = io.StringIO()  # the exporter prints its progress to stdout
         try:
-            with contextlib.redirect_stdout(quiet), torch.no_grad(), warnings.catch_warnings():
-                # dynamic dims that share constraints get one name: expected, not a problem
-                warnings.filterwarnings("ignore", message=".*will not be used, since it shares")
-                torch.onnx.export(
-                    wrapper,
-                    tuple(example[n] for n in names),
-                    str(fp32_file),
-                    input_names=names,
-                    output_names=["logits"],
-                    dynamic_shapes=dynamic,
-                    opset_version=config.opset,
-                    dynamo=True,
-                    external_data=params * 4 > 1.8e9,  # protobuf's 2 GB limit
-                    verbose=False,
-                )
+            onnx_graph(model, {n: example[n] for n in names}, fp32_file, config.opset)
         except Exception as err:  # noqa: BLE001 - the exporter raises many kinds
             reason = " ".join(str(err).split())[:300]
             raise LahanError(
@@ -129,17 +160,10 @@ def export_onnx(
             ) from err
         model_file = fp32_file.name
         if config.quantize == "int8":
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-            from onnxruntime.quantization.shape_inference import quant_pre_process
-
-            # ONNX Runtime's recommended pre-processing (graph optimisation + shape
-            # inference; its symbolic pass cannot follow BERT's dynamic mask shapes).
-            prepared = tmp / "model.prepared.onnx"
-            quant_pre_process(fp32_file, prepared, skip_symbolic_shape=True)
-            quantize_dynamic(prepared, tmp / "model.int8.onnx", weight_type=QuantType.QInt8)
-            for extra in (fp32_file, prepared, *tmp.glob("model*.onnx.data")):
-                extra.unlink()
             model_file = "model.int8.onnx"
+            quantize_onnx_int8(fp32_file, tmp / model_file)
+            for extra in (fp32_file, *tmp.glob("model.onnx.data")):
+                extra.unlink()
         tokenizer.save_pretrained(tmp)
         shutil.copyfile(onnx_runtime.__file__, tmp / "predict.py")
         manifest = {

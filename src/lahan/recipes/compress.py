@@ -19,8 +19,10 @@ from pathlib import Path
 from accelerate import Accelerator
 
 from lahan.data import DataConfig, load_dataset
+from lahan.deploy.variants import variant_report
 from lahan.distill import DistillConfig, Distiller, Student, make_student, teacher_outputs
 from lahan.errors import LahanError
+from lahan.evaluate import predict_logits
 from lahan.io import atomic_write_json
 from lahan.measure import compare_latency, count_parameters, weights_size_on_disk
 from lahan.models import config_dict, load_model, model_labels, resolve_label_map, save_model
@@ -267,9 +269,12 @@ def run_compress(cfg: CompressConfig, made_by: str = "compress") -> dict:
     model.eval()
     final_dev = dev_report(model, tokenizer)  # fp32, the weights as saved
     autocast = autocast_for(precision, device)
-    dev_at_precision = (
-        dev_report(model, tokenizer, autocast=autocast) if precision != "no" else None
-    )
+    dev_at_precision = precision_variant = None
+    if precision != "no":
+        dev_at_precision = dev_report(model, tokenizer, autocast=autocast)
+        precision_variant = _precision_variant(
+            cfg, model, tokenizer, dev_rows, student_map, autocast
+        )
 
     # Speed: the teacher in fp32 vs the result at its precision, same batches, interleaved.
     latency = compare_latency(
@@ -299,6 +304,7 @@ def run_compress(cfg: CompressConfig, made_by: str = "compress") -> dict:
         "train": result.to_dict() if result else None,
         "distill_cache": cache_info,
         "inference_precision": precision,
+        "precision_variant": precision_variant,  # vs fp32 on dev: deltas, agreement
         "sparsity": sparsity,
         "structure": kept,
         "vocabulary": vocab_report,
@@ -341,6 +347,16 @@ def run_compress(cfg: CompressConfig, made_by: str = "compress") -> dict:
     return record
 
 
+def _precision_variant(cfg, model, tokenizer, rows, label_map, autocast) -> dict:
+    """Dev accuracy / macro-F1 at the precision, their deltas vs fp32, and agreement."""
+    texts = [r.text for r in rows]
+    y = [model.config.label2id[label_map[r.label]] for r in rows]
+    size, length = cfg.train.eval_batch_size, cfg.train.max_length
+    reference = predict_logits(model, tokenizer, texts, size, length)
+    logits = predict_logits(model, tokenizer, texts, size, length, autocast)
+    return variant_report(y, reference, logits, model.config.num_labels)
+
+
 def result_row(record: dict) -> dict:
     """The one-row summary written to ``result.json``."""
     m = record["metrics"]
@@ -354,6 +370,7 @@ def result_row(record: dict) -> dict:
         "dev_accuracy": scored["accuracy"],
         "dev_macro_f1": scored["macro_f1"],
         "dev_accuracy_fp32": m["dev"]["accuracy"],
+        "agreement_with_fp32": (record["precision_variant"] or {}).get("agreement_with_fp32", 1.0),
         "dev_macro_f1_fp32": m["dev"]["macro_f1"],
         "teacher_dev_accuracy": m["dev_teacher"]["accuracy"],
         "teacher_dev_macro_f1": m["dev_teacher"]["macro_f1"],

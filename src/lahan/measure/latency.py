@@ -11,21 +11,9 @@ import contextlib
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
-
-
-def count_parameters(model: torch.nn.Module) -> dict[str, int]:
-    """Total, embedding and the rest (encoder + head) parameter counts."""
-    total = sum(p.numel() for p in model.parameters())
-    embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
-    base = getattr(model, getattr(model, "base_model_prefix", ""), None)
-    all_embeddings = getattr(base, "embeddings", None)
-    emb = sum(p.numel() for p in all_embeddings.parameters()) if all_embeddings else 0
-    word = embeddings.weight.numel() if embeddings is not None else 0
-    return {"total": total, "embeddings": emb, "word_embeddings": word, "rest": total - emb}
 
 
 @torch.no_grad()
@@ -90,8 +78,3 @@ def compare_latency(
             "repeats": repeats,
         }
     return out
-
-
-def weights_size_on_disk(folder: str | Path) -> int:
-    """Bytes of the weight files (``*.safetensors``) in a model folder."""
-    return sum(p.stat().st_size for p in Path(folder).glob("*.safetensors"))

@@ -1,0 +1,67 @@
+"""The machine a measurement ran on, and the GEMM rate it can reach."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+
+import torch
+
+
+def gemm_rate(size: int = 1024, repeats: int = 10, device: str = "cpu") -> float:
+    """Best achieved FLOP/s of an fp32 ``size`` x ``size`` matrix product (the roofline).
+
+    The best of ``repeats`` runs after a warm-up: the rate the hardware and BLAS
+    can reach, against which a model's achieved FLOP/s is read as a fraction.
+    """
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    best = float("inf")
+    for i in range(repeats + 1):
+        if device != "cpu":
+            torch.cuda.synchronize()
+        started = time.perf_counter()
+        torch.mm(a, b)
+        if device != "cpu":
+            torch.cuda.synchronize()
+        if i:
+            best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best
+
+
+def machine_info(device: str = "cpu") -> dict:
+    import accelerate
+    import transformers
+
+    info = {
+        "platform": platform.platform(),
+        "processor": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": device,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "accelerate": accelerate.__version__,
+    }
+    if device != "cpu" and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    try:
+        import onnxruntime
+
+        info["onnxruntime"] = onnxruntime.__version__
+    except ImportError:
+        pass
+    return info
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"

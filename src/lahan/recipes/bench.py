@@ -1,0 +1,260 @@
+"""`lahan bench`: measure several models on the same texts, in one run, as ratios.
+
+For each model (a lahan/HF model folder, optionally at a precision as ``DIR@int8`` /
+``DIR@bf16``, or an exported ONNX folder):
+  1. load it, noting the resident memory it adds;
+  2. predict the whole split once as a warm-up, then again for the throughput
+     (documents/s, length-sorted batches of 32 with dynamic padding), under the peak
+     memory probe and CodeCarbon (the pass repeats until it lasts ``min_energy_seconds``
+     so the energy reading is not all noise): energy and CO2 per 1,000 predictions;
+  3. accuracy and macro-F1 on the split from the same predictions;
+  4. FLOPs per example from the model's per-layer shapes and the real token lengths,
+     and the achieved FLOP/s as a fraction of the machine's measured GEMM rate.
+Then latency at each batch size (the first texts of the split, in order) with all
+models interleaved round by round after a warm-up: median and p95 per batch.
+Ratios are against the first model. Timing includes tokenisation: it is what a caller
+of ``lahan predict`` waits for.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import torch
+
+from lahan.data import DataConfig, load_dataset
+from lahan.deploy.predictor import PRECISIONS, OnnxPredictor, TorchPredictor, is_onnx_folder
+from lahan.errors import LahanError
+from lahan.evaluate import compute_metrics
+from lahan.measure.energy import DEFAULT_COUNTRY, track_energy
+from lahan.measure.flops import flops_for_lengths
+from lahan.measure.machine import gemm_rate, machine_info
+from lahan.measure.memory import peak_memory
+from lahan.measure.size import count_parameters, weights_size_on_disk
+from lahan.models import resolve_label_map
+
+
+@dataclass
+class BenchConfig:
+    models: list[str]
+    data: DataConfig
+    split: str = "test"
+    batch_sizes: tuple[int, ...] = (1, 32)
+    latency_texts: int = 64  # texts timed per batch size (batch 1 times the first 16)
+    repeats: int = 5
+    warmup: int = 1
+    throughput_batch_size: int = 32
+    min_energy_seconds: float = 5.0
+    country: str = DEFAULT_COUNTRY
+    threads: int | None = None  # None: torch's default; recorded either way
+    relabel: bool = False
+    names: list[str] = field(default_factory=list)  # display names; default: the specs
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise LahanError("pass at least one --model")
+        if self.repeats < 1 or self.warmup < 0:
+            raise LahanError("--repeats must be >= 1 and --warmup >= 0")
+        if any(b < 1 for b in self.batch_sizes) or self.latency_texts < 1:
+            raise LahanError("batch sizes and --latency-texts must be >= 1")
+        if self.threads is not None and self.threads < 1:
+            raise LahanError(f"--threads must be >= 1, got {self.threads}")
+        for spec in self.models:
+            _split_spec(spec)
+        if self.names and len(self.names) != len(self.models):
+            raise LahanError("give one name per model")
+
+
+def _split_spec(spec: str) -> tuple[str, str]:
+    path, _, precision = spec.partition("@")
+    precision = precision or "fp32"
+    if precision not in PRECISIONS:
+        raise LahanError(
+            f"--model '{spec}': unknown precision '{precision}' (use DIR@{'|'.join(PRECISIONS)})"
+        )
+    if not Path(path).is_dir():
+        raise LahanError(f"--model '{path}': no such folder")
+    return path, precision
+
+
+def _load(spec: str):
+    path, precision = _split_spec(spec)
+    if is_onnx_folder(path):
+        if precision != "fp32":
+            raise LahanError(f"--model '{spec}': an ONNX folder's precision is fixed at export")
+        return OnnxPredictor(path)
+    return TorchPredictor(path, precision)
+
+
+def _structure_source(spec: str, predictor) -> torch.nn.Module | None:
+    """The torch model whose shapes give the FLOPs (an ONNX export's source if present)."""
+    if isinstance(predictor, TorchPredictor):
+        return predictor.model
+    source = predictor.runtime.manifest.get("source")
+    if source and Path(source).is_dir() and not is_onnx_folder(source):
+        from lahan.models import load_model
+
+        return load_model(source)[0]
+    return None
+
+
+def _size_on_disk(spec: str) -> int:
+    path = Path(_split_spec(spec)[0])
+    if is_onnx_folder(path):
+        return sum(p.stat().st_size for p in path.glob("*.onnx*"))
+    return weights_size_on_disk(path)
+
+
+def run_bench(config: BenchConfig, progress=print) -> dict:
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    dataset = load_dataset(config.data)
+    rows = dataset.split(config.split)
+    if not rows:
+        raise LahanError(f"the {config.split} split is empty: pick another with --split")
+    texts = [r.text for r in rows]
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    machine = machine_info(device)
+    gemm = gemm_rate(device=device)
+    names = config.names or list(config.models)
+    process = psutil.Process()
+    predictors, results = {}, {}
+    for name, spec in zip(names, config.models, strict=True):
+        gc.collect()
+        before = process.memory_info().rss
+        predictor = _load(spec)
+        loaded = process.memory_info().rss - before
+        predictors[name] = predictor
+        label_map = resolve_label_map(predictor.labels, dataset.labels, config.relabel)
+        y = [predictor.labels.index(label_map[r.label]) for r in rows]
+        predictor.logits(texts, config.throughput_batch_size)  # warm-up
+        passes, started = 0, time.perf_counter()
+        with peak_memory(device) as memory, track_energy(config.country) as energy:
+            while True:
+                logits = predictor.logits(texts, config.throughput_batch_size)
+                passes += 1
+                if time.perf_counter() - started >= config.min_energy_seconds:
+                    break
+        seconds = time.perf_counter() - started
+        predictions = passes * len(texts)
+        metrics = compute_metrics(y, logits.argmax(-1).tolist(), list(range(len(predictor.labels))))
+        model = _structure_source(spec, predictor)
+        lengths = [min(n, predictor.max_length) for n in predictor.token_counts(texts)]
+        flops = flops_for_lengths(model, lengths) if model is not None else None
+        params = count_parameters(model) if model is not None else None
+        docs_per_s = predictions / seconds
+        results[name] = {
+            "spec": spec,
+            "runtime": predictor.info["runtime"],
+            "precision": predictor.precision,
+            "accuracy": metrics["accuracy"],
+            "macro_f1": metrics["macro_f1"],
+            "n": len(texts),
+            "throughput_docs_per_s": docs_per_s,
+            "throughput_passes": passes,
+            "memory": {
+                "load_added_bytes": loaded,
+                "peak_bytes": memory["peak_bytes"],
+                "inference_added_bytes": memory["peak_bytes"] - memory["baseline_bytes"],
+                "method": memory["method"],
+            },
+            "energy": {
+                "kwh_per_1000": energy["kwh"] / predictions * 1000,
+                "kg_co2_per_1000": energy["kg_co2"] / predictions * 1000,
+                "power_method": energy["power_method"],
+                "country": energy["country"],
+            },
+            "size_on_disk_bytes": _size_on_disk(spec),
+            "params": params,
+            "flops_per_example": flops / len(texts) if flops else None,
+            "achieved_flops_per_s": flops * passes / seconds if flops else None,
+            "fraction_of_gemm_rate": flops * passes / seconds / gemm if flops else None,
+        }
+        progress(f"measured {name}: {docs_per_s:.1f} docs/s, accuracy {metrics['accuracy']:.4f}")
+
+    for batch_size in config.batch_sizes:
+        count = min(len(texts), config.latency_texts if batch_size > 1 else 16)
+        batches = [texts[i : i + batch_size] for i in range(0, count, batch_size)]
+        times: dict[str, list[float]] = {name: [] for name in predictors}
+        for round_ in range(config.warmup + config.repeats):
+            for name, predictor in predictors.items():
+                for batch in batches:
+                    if device != "cpu":
+                        torch.cuda.synchronize()
+                    started = time.perf_counter()
+                    predictor.logits(batch, batch_size)
+                    if device != "cpu":
+                        torch.cuda.synchronize()
+                    if round_ >= config.warmup:
+                        times[name].append(time.perf_counter() - started)
+        for name, values in times.items():
+            values.sort()
+            median = statistics.median(values)
+            results[name][f"latency_batch{batch_size}"] = {
+                "median_s": median,
+                "p95_s": values[min(len(values) - 1, int(0.95 * len(values)))],
+                "docs_per_s": batch_size / median,
+                "batches": len(batches),
+                "repeats": config.repeats,
+            }
+        progress(f"timed batch size {batch_size}")
+
+    first = results[names[0]]
+    for r in results.values():
+        r["ratios_vs_first"] = {
+            "throughput": r["throughput_docs_per_s"] / first["throughput_docs_per_s"],
+            "size": r["size_on_disk_bytes"] / first["size_on_disk_bytes"],
+            **{
+                f"speed_batch{b}": first[f"latency_batch{b}"]["median_s"]
+                / r[f"latency_batch{b}"]["median_s"]
+                for b in config.batch_sizes
+            },
+        }
+    return {
+        "split": config.split,
+        "data_fingerprint": dataset.fingerprint(),
+        "machine": machine | {"gemm_flops_per_s": gemm},
+        "config": {
+            "batch_sizes": list(config.batch_sizes),
+            "repeats": config.repeats,
+            "warmup": config.warmup,
+            "latency_texts": config.latency_texts,
+            "min_energy_seconds": config.min_energy_seconds,
+            "country": config.country,
+        },
+        "models": results,
+    }
+
+
+def format_bench_table(report: dict) -> str:
+    batch_sizes = report["config"]["batch_sizes"]
+    header = (
+        f"{'model':<28}{'acc':>7}{'F1':>7}{'docs/s':>9}{'x':>6}"
+        + "".join(f"{f'p50 b{b} ms':>12}{'x':>6}" for b in batch_sizes)
+        + f"{'peak MB':>9}{'disk MB':>9}{'GFLOP/ex':>9}{'%GEMM':>7}{'Wh/1k':>8}{'gCO2/1k':>8}"
+    )
+    lines = [header]
+    for name, r in report["models"].items():
+        ratio = r["ratios_vs_first"]
+        flops = r["flops_per_example"]
+        frac = r["fraction_of_gemm_rate"]
+        lines.append(
+            f"{name[-27:]:<28}{r['accuracy']:>7.4f}{r['macro_f1']:>7.4f}"
+            f"{r['throughput_docs_per_s']:>9.1f}{ratio['throughput']:>6.2f}"
+            + "".join(
+                f"{1000 * r[f'latency_batch{b}']['median_s']:>12.1f}"
+                f"{ratio[f'speed_batch{b}']:>6.2f}"
+                for b in batch_sizes
+            )
+            + f"{r['memory']['peak_bytes'] / 1e6:>9.0f}{r['size_on_disk_bytes'] / 1e6:>9.1f}"
+            + (f"{flops / 1e9:>9.3f}" if flops else f"{'-':>9}")
+            + (f"{100 * frac:>7.1f}" if frac else f"{'-':>7}")
+            + f"{1000 * r['energy']['kwh_per_1000']:>8.3f}"
+            + f"{1000 * r['energy']['kg_co2_per_1000']:>8.3f}"
+        )
+    return "\n".join(lines)

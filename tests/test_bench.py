@@ -1,0 +1,76 @@
+"""`lahan bench`: consistent figures on tiny models."""
+
+import json
+
+import pytest
+
+from lahan.cli import main
+from lahan.data import DataConfig
+from lahan.errors import LahanError
+from lahan.recipes.bench import BenchConfig, run_bench
+
+
+def test_bench_figures_are_consistent(trained_tiny, pruned_tiny, demo_csv):
+    config = BenchConfig(
+        models=[str(trained_tiny[0]), str(pruned_tiny), f"{trained_tiny[0]}@int8"],
+        names=["teacher", "pruned", "int8"],
+        data=DataConfig(source=str(demo_csv), seed=0),
+        split="dev",
+        repeats=3,
+        min_energy_seconds=0.5,
+    )
+    report = run_bench(config, progress=lambda m: None)
+    models = report["models"]
+    assert list(models) == ["teacher", "pruned", "int8"]
+    for r in models.values():
+        for b in (1, 32):
+            lat = r[f"latency_batch{b}"]
+            assert lat["p95_s"] >= lat["median_s"] > 0
+        # throughput over the split agrees with batch-32 latency (same batch size)
+        ratio = r["throughput_docs_per_s"] / r["latency_batch32"]["docs_per_s"]
+        assert 0.33 < ratio < 3, ratio
+        assert r["energy"]["kwh_per_1000"] > 0 and r["memory"]["peak_bytes"] > 0
+        assert 0 < r["fraction_of_gemm_rate"] < 2
+        assert 0 <= r["accuracy"] <= 1
+    assert models["teacher"]["ratios_vs_first"]["throughput"] == 1.0
+    assert models["pruned"]["flops_per_example"] < models["teacher"]["flops_per_example"]
+    assert models["pruned"]["params"]["total"] < models["teacher"]["params"]["total"]
+    assert models["int8"]["precision"] == "int8"
+    assert report["machine"]["gemm_flops_per_s"] > 0
+
+
+def test_bench_cli_writes_json_and_table(trained_tiny, demo_csv, tmp_path, capsys):
+    out = tmp_path / "b.json"
+    rc = main(
+        [
+            "bench",
+            "--model",
+            str(trained_tiny[0]),
+            "--data",
+            str(demo_csv),
+            "--data-seed",
+            "0",
+            "--split",
+            "dev",
+            "--repeats",
+            "1",
+            "--json",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "docs/s" in printed and "GEMM" in printed
+    assert json.loads(out.read_text())["models"]
+
+
+@pytest.mark.parametrize(
+    "models, message", [([], "at least one"), (["nowhere"], "no such folder"), (["."], None)]
+)
+def test_bad_models(models, message, demo_csv):
+    if message is None:
+        with pytest.raises(LahanError, match="unknown precision"):
+            BenchConfig(models=[".@int4"], data=DataConfig(source=str(demo_csv)))
+        return
+    with pytest.raises(LahanError, match=message):
+        BenchConfig(models=models, data=DataConfig(source=str(demo_csv)))
