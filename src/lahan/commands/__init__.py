@@ -11,7 +11,9 @@ from lahan.commands import (
     finetune,
     predict,
     prune,
+    report,
     serve,
+    sweep,
 )
 
 COMMAND_MODULES = [
@@ -26,4 +28,6 @@ COMMAND_MODULES = [
     predict,
     serve,
     bench,
+    sweep,
+    report,
 ]

@@ -78,7 +78,7 @@ def onnx_graph(
     constant and gives wrong logits for other lengths.
     """
     names = list(example)
-    wrapper = _LogitsOnly(model.eval(), names)
+    wrapper = _LogitsOnly(model.eval(), names).eval()
     batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
     params = sum(p.numel() for p in model.parameters())
     quiet = io.StringIO()  # the exporter prints its progress to stdout

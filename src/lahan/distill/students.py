@@ -2,6 +2,7 @@
 
 ``--student`` forms:
   layers:N          N of the teacher's layers, evenly spaced, first and last included
+  layers:half       half of them (12 -> 6, like DistilBERT)
   layers:0,3,5      exactly these teacher layers (0-based, increasing)
   preset:NAME       a fresh preset-shaped BERT on the teacher's tokenizer
   DIR or owner/name any classifier or encoder that shares the teacher's tokenizer
@@ -45,7 +46,12 @@ def num_layers(model: nn.Module) -> int:
 def parse_layers(spec: str, teacher_layers: int) -> list[int]:
     """``layers:N`` or ``layers:i,j,...`` -> increasing teacher layer indices."""
     body = spec[len(LAYERS_PREFIX) :].strip()
-    usage = "use layers:N (N evenly spaced layers) or layers:i,j,... (0-based, increasing)"
+    if body == "half":  # the DistilBERT choice, whatever the depth
+        body = str(max(1, teacher_layers // 2))
+    usage = (
+        "use layers:N (N evenly spaced layers), layers:half, or layers:i,j,... "
+        "(0-based, increasing)"
+    )
     try:
         values = [int(x) for x in body.split(",")] if body else []
     except ValueError as err:

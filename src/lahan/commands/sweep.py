@@ -1,0 +1,83 @@
+"""`lahan sweep`: the paper's grid (or yours) against one teacher, resumable."""
+
+from __future__ import annotations
+
+import argparse
+
+from lahan.commands._args import add_train_arguments, train_config_from_args
+from lahan.data.config import add_data_arguments, data_config_from_args
+from lahan.train import TrainConfig
+
+EXAMPLES = """\
+examples:
+  lahan sweep --teacher runs/teacher --data ../shared/data/mahanews --grid paper --out runs/sweep
+  lahan sweep --teacher runs/teacher --data news.csv --grid my-grid.toml --out runs/sweep2
+  lahan report runs/sweep
+
+a grid file (TOML; YAML has the same keys):
+  [[rows]]
+  id = "baseline"
+  [[rows]]
+  id = "p50-kd"
+  prune = 0.5
+  distill = true
+  [[rows]]
+  id = "p50-kd-int8"
+  derive_from = "p50-kd"
+  precision = "int8"          # fp32 | bf16 | fp16 | int8; runtime = "onnx" for ONNX
+"""
+
+DEFAULTS = TrainConfig(epochs=5, patience=0)
+
+
+def register(subparsers) -> None:
+    from dataclasses import fields
+
+    from lahan.sweep.run import SweepConfig
+
+    d = {f.name: f.default for f in fields(SweepConfig)}
+    p = subparsers.add_parser(
+        "sweep",
+        help="run an experiment grid (the paper's by default), resumably",
+        description="Run every configuration of a grid against one teacher: the paper's "
+        "(baseline; pruning 25/50/75%%; distillation into half the layers; pruning + "
+        "distillation; each of those at fp16 and bf16) then int8 and ONNX variants of the "
+        "three fastest rows within --within points of the baseline. Each row becomes one "
+        "line of OUT/results.jsonl, measured side by side with the teacher. Run it again "
+        "after a crash: finished rows are kept, the interrupted one is redone.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--teacher", required=True, help="a trained classifier folder")
+    add_data_arguments(p)
+    p.add_argument("--grid", default=d["grid"], help="paper, or a .toml/.yaml grid file")
+    p.add_argument("--granularity", default=d["granularity"], choices=("heads", "hybrid"))
+    p.add_argument("--split", default=d["split"], help=f"split rows are scored on ({d['split']})")
+    p.add_argument("--within", type=float, default=d["within"], help="accuracy points allowed")
+    p.add_argument("--country", default=d["country"], help="grid for CO2 (ISO code)")
+    add_train_arguments(p, DEFAULTS)
+    p.add_argument("--out", required=True, help="sweep folder (results.jsonl, models, report)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lahan.sweep.report import write_report
+    from lahan.sweep.run import SweepConfig, run_sweep
+
+    config = SweepConfig(
+        teacher=args.teacher,
+        data=data_config_from_args(args),
+        out=args.out,
+        grid=args.grid,
+        train=train_config_from_args(args),
+        granularity=args.granularity,
+        split=args.split,
+        within=args.within,
+        country=args.country,
+    )
+    done = run_sweep(config, progress=not args.no_progress)
+    ok = sum(1 for r in done.values() if r.get("status") == "ok")
+    report = write_report(args.out)
+    print(f"{ok} rows measured, {len(done) - ok} skipped; results: {args.out}/results.jsonl")
+    print(f"recommended: {report['recommended']}; report: {args.out}/report.md")
+    return 0

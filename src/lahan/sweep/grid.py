@@ -1,0 +1,134 @@
+"""Experiment grids: the paper's, or one read from a TOML/YAML file.
+
+A row is one configuration. ``train`` rows run `lahan compress` (pruning and/or
+distillation, in fp32); ``derive`` rows take a finished row's model and change how it
+runs (a precision, torch int8, ONNX, ONNX int8) without training again. On a CPU,
+mixed precision is applied at inference to the fp32-trained row (bf16 training is
+slower than fp32 there); fp16 rows are skipped without a CUDA GPU, and say why.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lahan.errors import LahanError
+
+LEVELS = (0.25, 0.5, 0.75)
+PRECISIONS = ("fp16", "bf16")
+RUNTIMES = ("torch", "onnx")
+BEST_ROWS = 3  # int8 / ONNX variants of this many best rows
+
+
+@dataclass
+class Row:
+    id: str
+    prune: float | None = None
+    distill: bool = False
+    student: str | None = None
+    precision: str = "fp32"  # fp32 | fp16 | bf16 | int8
+    runtime: str = "torch"  # torch | onnx
+    derive_from: str | None = None  # a row id: reuse its model
+    skip: str | None = None  # why this row cannot run here
+
+    def __post_init__(self) -> None:
+        if self.prune is not None and not 0 < self.prune < 1:
+            raise LahanError(f"row '{self.id}': prune must be in (0, 1), got {self.prune}")
+        if self.precision not in ("fp32", "fp16", "bf16", "int8"):
+            raise LahanError(f"row '{self.id}': unknown precision '{self.precision}'")
+        if self.runtime not in RUNTIMES:
+            raise LahanError(f"row '{self.id}': runtime must be torch or onnx")
+        if self.runtime == "onnx" and self.precision not in ("fp32", "int8"):
+            raise LahanError(f"row '{self.id}': ONNX rows are fp32 or int8")
+        if self.student and not self.distill:
+            raise LahanError(f"row '{self.id}': a student needs distill = true")
+
+    @property
+    def trains(self) -> bool:
+        return self.derive_from is None and (self.prune is not None or self.distill)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Grid:
+    rows: list[Row] = field(default_factory=list)
+    best_variants: bool = True  # add int8 / ONNX variants of the best rows at the end
+
+    def __post_init__(self) -> None:
+        ids = [r.id for r in self.rows]
+        dupes = {i for i in ids if ids.count(i) > 1}
+        if dupes:
+            raise LahanError(f"grid: row ids must be unique, repeated: {sorted(dupes)}")
+        known = set(ids)
+        for r in self.rows:
+            if r.derive_from and r.derive_from not in known:
+                raise LahanError(f"row '{r.id}' derives from unknown row '{r.derive_from}'")
+
+
+def paper_grid(cuda: bool, student: str = "layers:half") -> Grid:
+    """The paper's grid, each method alone and in combination, plus the baseline."""
+    rows = [Row("baseline")]
+    rows += [Row(f"prune{int(p * 100)}", prune=p) for p in LEVELS]
+    rows += [Row("kd", distill=True, student=student)]
+    rows += [Row(f"prune{int(p * 100)}+kd", prune=p, distill=True) for p in LEVELS]
+    trained = ["baseline", *(f"prune{int(p * 100)}" for p in LEVELS), "kd"]
+    trained += [f"prune{int(p * 100)}+kd" for p in LEVELS]
+    for precision in PRECISIONS:
+        skip = None if cuda or precision == "bf16" else "fp16 needs a CUDA GPU; none here"
+        for base in trained:
+            rows.append(
+                Row(f"{base}+{precision}", precision=precision, derive_from=base, skip=skip)
+            )
+    return Grid(rows)
+
+
+def load_grid(spec: str, cuda: bool) -> Grid:
+    """``paper`` or a TOML/YAML file: ``[[rows]]`` tables with Row's fields."""
+    if spec == "paper":
+        return paper_grid(cuda)
+    path = Path(spec)
+    if not path.is_file():
+        raise LahanError(f"--grid '{spec}': not 'paper' and no such file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix == ".toml":
+            data = tomllib.loads(text)
+        elif path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            raise LahanError(f"--grid '{spec}': use a .toml or .yaml file")
+    except (tomllib.TOMLDecodeError, ValueError) as err:
+        raise LahanError(f"--grid '{spec}' could not be parsed: {err}") from err
+    if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
+        raise LahanError(f"--grid '{spec}': expected a list of rows under 'rows'")
+    rows = []
+    for i, raw in enumerate(data["rows"]):
+        if not isinstance(raw, dict) or "id" not in raw:
+            raise LahanError(f"--grid '{spec}': row {i + 1} needs an 'id'")
+        unknown = set(raw) - set(Row.__dataclass_fields__)
+        if unknown:
+            raise LahanError(
+                f"--grid '{spec}': row '{raw['id']}' has unknown keys {sorted(unknown)}"
+            )
+        rows.append(Row(**raw))
+    for row in rows:
+        if row.precision == "fp16" and not cuda and not row.skip:
+            row.skip = "fp16 needs a CUDA GPU; none here"
+    return Grid(rows, best_variants=bool(data.get("best_variants", True)))
+
+
+def variant_rows(best: list[str]) -> list[Row]:
+    """Beyond the paper: torch int8, ONNX and ONNX int8 of the best rows."""
+    rows = []
+    for base in best:
+        rows += [
+            Row(f"{base}+int8", precision="int8", derive_from=base),
+            Row(f"{base}+onnx", runtime="onnx", derive_from=base),
+            Row(f"{base}+onnx-int8", runtime="onnx", precision="int8", derive_from=base),
+        ]
+    return rows

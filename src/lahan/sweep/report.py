@@ -1,0 +1,280 @@
+"""`lahan report`: results.jsonl -> report.md, report.html (one file) and PNG plots.
+
+The recommendation follows a stated rule: the fastest row (documents/s over the
+split, same-run ratio against the baseline) whose accuracy is within ``within``
+points of the baseline's; the metric and the margin are configurable.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from lahan.errors import LahanError
+from lahan.io import atomic_write_text, save_figure
+from lahan.sweep.results import read_results
+
+PAPER = (
+    "Mirashi et al. (2024) found 25% block movement pruning + knowledge distillation the "
+    "best configuration for the MahaNews topic classifier: 2.56x faster than the "
+    "baseline at the baseline's accuracy, on one GPU."
+)
+
+
+@dataclass
+class ReportConfig:
+    metric: str = "accuracy"  # accuracy | macro_f1
+    within: float = 1.0  # points below the baseline still acceptable
+
+    def __post_init__(self) -> None:
+        if self.metric not in ("accuracy", "macro_f1"):
+            raise LahanError(f"--metric must be accuracy or macro_f1, got '{self.metric}'")
+        if self.within < 0:
+            raise LahanError(f"--within must be >= 0, got {self.within}")
+
+
+def pareto_front(points: list[tuple[str, float, float]]) -> list[str]:
+    """Ids of the points no other point beats on both axes (higher is better on both)."""
+    front = []
+    for name, x, y in points:
+        dominated = any(
+            (x2 >= x and y2 >= y) and (x2 > x or y2 > y)
+            for other, x2, y2 in points
+            if other != name
+        )
+        if not dominated:
+            front.append(name)
+    return front
+
+
+def recommend(rows: list[dict], config: ReportConfig) -> dict | None:
+    """The fastest row within ``within`` points of the baseline on ``metric``."""
+    ok = [r for r in rows if r.get("status") == "ok"]
+    if not ok:
+        return None
+    base = ok[0][f"baseline_{config.metric}"]
+    eligible = [r for r in ok if r[config.metric] >= base - config.within / 100]
+    return max(eligible, key=lambda r: r["throughput_docs_per_s"]) if eligible else None
+
+
+def _plots(rows: list[dict], front: list[str], folder: Path, metric: str) -> dict[str, Path]:
+    ok = [r for r in rows if r.get("status") == "ok"]
+    paths = {}
+    fig = Figure(figsize=(8, 5.5), layout="constrained")
+    ax = fig.add_subplot()
+    for r in ok:
+        on = r["id"] in front
+        ax.scatter(
+            r["throughput_docs_per_s"],
+            100 * r[metric],
+            s=40 if on else 18,
+            color="tab:red" if on else "tab:blue",
+            zorder=3 if on else 2,
+        )
+        ax.annotate(
+            r["id"],
+            (r["throughput_docs_per_s"], 100 * r[metric]),
+            fontsize=7,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
+    line = sorted((r for r in ok if r["id"] in front), key=lambda r: r["throughput_docs_per_s"])
+    ax.plot(
+        [r["throughput_docs_per_s"] for r in line],
+        [100 * r[metric] for r in line],
+        color="tab:red",
+        linewidth=1,
+        label="Pareto front",
+    )
+    ax.axhline(
+        100 * ok[0][f"baseline_{metric}"],
+        color="grey",
+        linestyle="--",
+        linewidth=0.8,
+        label="baseline",
+    )
+    ax.set_xlabel("throughput (documents/s)")
+    ax.set_ylabel(f"{metric} (%)")
+    ax.legend()
+    paths["pareto"] = save_figure(fig, folder / "accuracy_vs_throughput.png")
+
+    ids = [r["id"] for r in ok]
+    fig = Figure(figsize=(9, 4.5), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    ax1.barh(ids, [1000 * r["train_kg_co2"] for r in ok], color="tab:green")
+    ax1.set_xlabel("training CO2 (g)")
+    ax2.barh(ids, [1000 * r["inference_kg_co2_per_1000"] for r in ok], color="tab:orange")
+    ax2.set_xlabel("inference CO2 per 1,000 predictions (g)")
+    ax2.set_yticklabels([])
+    for ax in (ax1, ax2):
+        ax.tick_params(axis="y", labelsize=7)
+    paths["co2"] = save_figure(fig, folder / "co2.png")
+
+    fig = Figure(figsize=(6, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    ax.barh(ids, [r["size_on_disk_bytes"] / 1e6 for r in ok], color="tab:purple")
+    ax.set_xlabel("size on disk (MB)")
+    ax.tick_params(axis="y", labelsize=7)
+    paths["size"] = save_figure(fig, folder / "size.png")
+    return paths
+
+
+def _table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
+    head = [
+        "row",
+        "acc",
+        "macro-F1",
+        "Δacc (pt)",
+        "docs/s",
+        "speed x",
+        "p50 b1 ms",
+        "p95 b1 ms",
+        "size MB",
+        "params",
+        "train s",
+        "train gCO2",
+        "infer gCO2/1k",
+    ]
+    body = []
+    for r in rows:
+        if r.get("status") != "ok":
+            body.append([r["id"], "skipped: " + r.get("reason", ""), *[""] * (len(head) - 2)])
+            continue
+        body.append(
+            [
+                r["id"],
+                f"{r['accuracy']:.4f}",
+                f"{r['macro_f1']:.4f}",
+                f"{100 * (r['accuracy'] - r['baseline_accuracy']):+.2f}",
+                f"{r['throughput_docs_per_s']:.1f}",
+                f"{r['speedup_vs_baseline']:.2f}",
+                f"{1000 * r['latency_batch1_p50_s']:.1f}",
+                f"{1000 * r['latency_batch1_p95_s']:.1f}",
+                f"{r['size_on_disk_bytes'] / 1e6:.1f}",
+                f"{r['params']:,}" if r.get("params") else "-",
+                f"{r['train_seconds']:.0f}",
+                f"{1000 * r['train_kg_co2']:.2f}",
+                f"{1000 * r['inference_kg_co2_per_1000']:.3f}",
+            ]
+        )
+    return head, body
+
+
+def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict:
+    config = config or ReportConfig()
+    folder = Path(folder)
+    results = read_results(folder)
+    if not results:
+        raise LahanError(f"'{folder}' has no results.jsonl rows: run `lahan sweep --out {folder}`")
+    rows = sorted(
+        results.values(),
+        key=lambda r: -r["throughput_docs_per_s"] if r.get("status") == "ok" else float("inf"),
+    )
+    ok = [r for r in rows if r.get("status") == "ok"]
+    if not ok:
+        raise LahanError(f"'{folder}': no row finished yet, nothing to report")
+    front = pareto_front([(r["id"], r["throughput_docs_per_s"], r[config.metric]) for r in ok])
+    plots = _plots(ok, front, folder, config.metric)
+    best = recommend(ok, config)
+    head, body = _table(rows)
+    paper_row = results.get("prune25+kd")
+    rule = (
+        f"the fastest configuration whose {config.metric} is within {config.within:g} point(s) "
+        "of the baseline's"
+    )
+    if best:
+        verdict = (
+            f"**Recommended: `{best['id']}`** ({rule}): {best['speedup_vs_baseline']:.2f}x the "
+            f"baseline's throughput, {config.metric} {best[config.metric]:.4f} vs the "
+            f"baseline's {best[f'baseline_{config.metric}']:.4f}, "
+            f"{best['size_on_disk_bytes'] / 1e6:.1f} MB on disk."
+        )
+    else:
+        verdict = f"No configuration meets the rule ({rule})."
+    comparison = PAPER + " "
+    if paper_row and paper_row.get("status") == "ok":
+        comparison += (
+            f"Here, the same configuration (`prune25+kd`) runs at "
+            f"{paper_row['speedup_vs_baseline']:.2f}x the baseline's throughput with "
+            f"{100 * (paper_row['accuracy'] - paper_row['baseline_accuracy']):+.2f} accuracy "
+            "points"
+        )
+        comparison += (
+            f", and `{best['id']}` is the recommended one."
+            if best and best["id"] != "prune25+kd"
+            else ", and it is also the recommended one."
+            if best
+            else "."
+        )
+    else:
+        comparison += "The 25% + KD row is not in these results."
+    machine = ok[0].get("machine", {})
+    md = [
+        "# lahan sweep report",
+        "",
+        f"{len(ok)} configurations measured, {len(rows) - len(ok)} skipped; scored on the "
+        f"`{ok[0].get('split', 'dev')}` split; machine: {machine.get('processor', '?')}, "
+        f"{machine.get('torch_threads', '?')} threads. Every row is timed side by side with "
+        "the baseline in its own run; speed ratios are those same-run ratios.",
+        "",
+        verdict,
+        "",
+        comparison,
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+        *("| " + " | ".join(cells) + " |" for cells in body),
+        "",
+        f"Pareto front ({config.metric} vs throughput): " + ", ".join(f"`{i}`" for i in front),
+        "",
+        "![accuracy vs throughput](accuracy_vs_throughput.png)",
+        "",
+        "![CO2](co2.png)",
+        "",
+        "![size](size.png)",
+        "",
+        f"Energy: CodeCarbon offline tracker, {ok[0].get('power_method', '?')}.",
+        "",
+    ]
+    atomic_write_text(folder / "report.md", "\n".join(md))
+    atomic_write_text(folder / "report.html", _html(md, head, body, plots))
+    return {
+        "recommended": best["id"] if best else None,
+        "pareto_front": front,
+        "files": [str(folder / "report.md"), str(folder / "report.html")]
+        + [str(p) for p in plots.values()],
+    }
+
+
+def _html(md: list[str], head: list[str], body: list[list[str]], plots: dict[str, Path]) -> str:
+    """One self-contained page: the text, the table, and the plots inlined as data URIs."""
+    text = [f"<p>{html.escape(line).replace('**', '')}</p>" for line in md[2:7] if line]
+    table = (
+        "<table><tr>"
+        + "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        + "</tr>"
+        + "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+            for cells in body
+        )
+        + "</table>"
+    )
+    images = "".join(
+        f'<img alt="{name}" src="data:image/png;base64,'
+        f'{base64.b64encode(path.read_bytes()).decode()}">'
+        for name, path in plots.items()
+    )
+    style = (
+        "body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
+        "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
+        "padding:3px 6px;text-align:right}td:first-child{text-align:left}img{max-width:100%}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>lahan sweep report</title>"
+        f"<style>{style}</style></head><body><h1>lahan sweep report</h1>{''.join(text)}"
+        f"{table}{images}</body></html>\n"
+    )

@@ -1,0 +1,55 @@
+"""``results.jsonl``: one line per finished row, appended whole; read back tolerantly.
+
+A row is appended only once it is finished, as one line written and fsynced in one
+call, so a run killed at any point leaves every finished row and at most one partial
+last line; reading drops that line (the row is then redone) and rewrites the file
+clean. Rows are keyed by id: a finished row is never run or written twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from lahan.io import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+RESULTS_FILE = "results.jsonl"
+
+
+def read_results(folder: str | Path) -> dict[str, dict]:
+    """Finished rows by id, in file order; a damaged line is dropped and the file repaired."""
+    path = Path(folder) / RESULTS_FILE
+    if not path.exists():
+        return {}
+    rows: dict[str, dict] = {}
+    damaged = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            rows[row["id"]] = row
+        except (json.JSONDecodeError, KeyError, TypeError):
+            damaged += 1
+    if damaged:
+        log.warning("%s: dropped %d incomplete line(s); those rows run again", path, damaged)
+        atomic_write_text(
+            path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows.values())
+        )
+    return rows
+
+
+def append_result(folder: str | Path, row: dict) -> None:
+    path = Path(folder) / RESULTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)

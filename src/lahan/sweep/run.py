@@ -1,0 +1,205 @@
+"""`lahan sweep`: run a grid of configurations against one teacher, resumably.
+
+Each row trains (or derives) its model under ``OUT/models/<row>``, is measured side by
+side with the teacher in one `lahan bench` run (so its ratios are same-run ratios),
+and becomes one line of ``OUT/results.jsonl``. Rows share the teacher-output cache
+(``OUT/cache``). Killed at any point and started again, the sweep skips finished rows
+and redoes the one that was running; no row is written twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from lahan.data import DataConfig
+from lahan.distill import DistillConfig
+from lahan.errors import LahanError
+from lahan.measure.energy import DEFAULT_COUNTRY, track_energy
+from lahan.prune.movement import PruneConfig
+from lahan.recipes.bench import BenchConfig, run_bench
+from lahan.recipes.compress import CompressConfig, run_compress
+from lahan.sweep.grid import BEST_ROWS, Row, load_grid, variant_rows
+from lahan.sweep.results import append_result, read_results
+from lahan.train import TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepConfig:
+    teacher: str
+    data: DataConfig
+    out: str
+    grid: str = "paper"
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=5, patience=0))
+    granularity: str = "heads"  # what pruning rows remove (heads: real speed-ups)
+    split: str = "dev"  # the split rows are scored on
+    within: float = 1.0  # best rows: fastest within this many accuracy points of baseline
+    repeats: int = 3
+    min_energy_seconds: float = 3.0
+    country: str = DEFAULT_COUNTRY
+
+    def __post_init__(self) -> None:
+        if not Path(self.teacher).is_dir():
+            raise LahanError(f"--teacher '{self.teacher}': no such folder")
+        if self.within < 0:
+            raise LahanError(f"--within must be >= 0, got {self.within}")
+
+
+def _model_dir(cfg: SweepConfig, row_id: str, rows: dict[str, Row]) -> str:
+    """Where a row's (trained) model is: the teacher for baseline-derived rows."""
+    row = rows[row_id]
+    if row.derive_from:
+        return _model_dir(cfg, row.derive_from, rows)
+    if not row.trains:
+        return cfg.teacher
+    return str(Path(cfg.out) / "models" / row.id)
+
+
+def _train(cfg: SweepConfig, row: Row) -> dict:
+    compress = CompressConfig(
+        teacher=cfg.teacher,
+        data=cfg.data,
+        out=str(Path(cfg.out) / "models" / row.id),
+        train=cfg.train,
+        prune=PruneConfig(sparsity=row.prune, granularity=cfg.granularity) if row.prune else None,
+        distill=DistillConfig(cache_dir=str(Path(cfg.out) / "cache")) if row.distill else None,
+        student=row.student,
+    )
+    with track_energy(cfg.country) as energy:
+        record = run_compress(compress, made_by="sweep")
+    return {
+        "train_seconds": record["train"]["train_seconds"] if record["train"] else 0.0,
+        "train_kwh": energy["kwh"],
+        "train_kg_co2": energy["kg_co2"],
+        "distill_cache": record["distill_cache"],
+        "configuration": record["configuration"],
+    }
+
+
+def _spec(cfg: SweepConfig, row: Row, rows: dict[str, Row]) -> str:
+    """What `lahan bench` measures for this row (exports ONNX rows first)."""
+    model = _model_dir(cfg, row.id, rows)
+    if row.runtime == "onnx":
+        from lahan.deploy.export import ExportConfig, export_onnx
+
+        target = Path(cfg.out) / "models" / row.id
+        if not (target / "lahan-onnx.json").exists():
+            quantize = "int8" if row.precision == "int8" else None
+            export_onnx(model, target, ExportConfig(quantize=quantize))
+        return str(target)
+    return model if row.precision == "fp32" else f"{model}@{row.precision}"
+
+
+def run_row(cfg: SweepConfig, row: Row, rows: dict[str, Row], done: dict[str, dict]) -> dict:
+    result = {"id": row.id, "row": row.to_dict()}
+    if row.skip:
+        return result | {"status": "skipped", "reason": row.skip}
+    source = row.derive_from
+    if source and done.get(source, {}).get("status") != "ok":
+        return result | {"status": "skipped", "reason": f"row '{source}' did not finish"}
+    started = time.perf_counter()
+    train = {"train_seconds": 0.0, "train_kwh": 0.0, "train_kg_co2": 0.0}
+    if row.trains:
+        train = _train(cfg, row)
+    elif source:  # derived rows inherit the training cost of what they derive from
+        train = {k: done[source][k] for k in ("train_seconds", "train_kwh", "train_kg_co2")}
+    spec = _spec(cfg, row, rows)
+    models, names = [cfg.teacher], ["baseline"]
+    if row.id != "baseline":
+        models, names = [cfg.teacher, spec], ["baseline", row.id]
+    bench = run_bench(
+        BenchConfig(
+            models=models,
+            names=names,
+            data=cfg.data,
+            split=cfg.split,
+            repeats=cfg.repeats,
+            min_energy_seconds=cfg.min_energy_seconds,
+            country=cfg.country,
+        ),
+        progress=lambda m: log.info(m),
+    )
+    measured = bench["models"][names[-1]]
+    return result | {
+        "status": "ok",
+        "spec": spec,
+        **train,
+        "accuracy": measured["accuracy"],
+        "macro_f1": measured["macro_f1"],
+        "baseline_accuracy": bench["models"]["baseline"]["accuracy"],
+        "baseline_macro_f1": bench["models"]["baseline"]["macro_f1"],
+        "throughput_docs_per_s": measured["throughput_docs_per_s"],
+        "speedup_vs_baseline": measured["ratios_vs_first"]["throughput"],
+        "speedup_batch1_vs_baseline": measured["ratios_vs_first"]["speed_batch1"],
+        "speedup_batch32_vs_baseline": measured["ratios_vs_first"]["speed_batch32"],
+        "latency_batch1_p50_s": measured["latency_batch1"]["median_s"],
+        "latency_batch1_p95_s": measured["latency_batch1"]["p95_s"],
+        "latency_batch32_p50_s": measured["latency_batch32"]["median_s"],
+        "latency_batch32_p95_s": measured["latency_batch32"]["p95_s"],
+        "peak_memory_bytes": measured["memory"]["peak_bytes"],
+        "size_on_disk_bytes": measured["size_on_disk_bytes"],
+        "params": (measured["params"] or {}).get("total"),
+        "flops_per_example": measured["flops_per_example"],
+        "inference_kwh_per_1000": measured["energy"]["kwh_per_1000"],
+        "inference_kg_co2_per_1000": measured["energy"]["kg_co2_per_1000"],
+        "power_method": measured["energy"]["power_method"],
+        "split": cfg.split,
+        "machine": bench["machine"],
+        "row_seconds": time.perf_counter() - started,
+    }
+
+
+def best_rows(results: dict[str, dict], within: float, count: int = BEST_ROWS) -> list[str]:
+    """The fastest finished torch fp32 rows within ``within`` accuracy points of baseline."""
+    ok = [
+        r
+        for r in results.values()
+        if r.get("status") == "ok"
+        and r["row"]["runtime"] == "torch"
+        and r["row"]["precision"] == "fp32"
+    ]
+    if not ok:
+        return []
+    base = ok[0]["baseline_accuracy"]
+    close = [r for r in ok if r["accuracy"] >= base - within / 100]
+    close.sort(key=lambda r: -r["throughput_docs_per_s"])
+    return [r["id"] for r in close[:count]]
+
+
+def run_sweep(cfg: SweepConfig, progress: bool = True) -> dict[str, dict]:
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    grid = load_grid(cfg.grid, cuda=torch.cuda.is_available())
+    rows = {r.id: r for r in grid.rows}
+    done = read_results(out)
+
+    def run(todo: list[Row], desc: str) -> None:
+        bar = tqdm(todo, desc=desc, disable=None if progress else True)
+        for row in bar:
+            bar.set_postfix(row=row.id)
+            if row.id in done:
+                continue
+            result = run_row(cfg, row, rows, done)
+            append_result(out, result)
+            done[row.id] = result
+            status = result["status"]
+            extra = (
+                f"accuracy {result['accuracy']:.4f}, {result['speedup_vs_baseline']:.2f}x"
+                if status == "ok"
+                else result["reason"]
+            )
+            tqdm.write(f"row {row.id}: {status} ({extra})")
+
+    run(grid.rows, "sweep")
+    if grid.best_variants:
+        variants = [r for r in variant_rows(best_rows(done, cfg.within)) if r.id not in rows]
+        rows.update({r.id: r for r in variants})
+        run(variants, "sweep: int8/ONNX of the best rows")
+    return done

@@ -1,0 +1,83 @@
+"""The report renders from a fixture results file; Pareto front and recommendation."""
+
+import json
+
+import pytest
+
+from lahan.cli import main
+from lahan.errors import LahanError
+from lahan.sweep.report import ReportConfig, pareto_front, recommend, write_report
+from lahan.sweep.results import RESULTS_FILE
+
+
+def test_pareto_front_on_hand_made_points():
+    points = [("a", 1, 0.9), ("b", 2, 0.8), ("c", 3, 0.85), ("d", 1.5, 0.7), ("e", 3, 0.85)]
+    # d is beaten by b and c; b is beaten by c; a, c and e (tied with c) remain.
+    assert pareto_front(points) == ["a", "c", "e"]
+    assert pareto_front([("only", 1, 1)]) == ["only"]
+
+
+def _row(i, acc, speed, **extra):
+    return {
+        "id": i,
+        "status": "ok",
+        "row": {"runtime": "torch", "precision": "fp32"},
+        "accuracy": acc,
+        "macro_f1": acc - 0.02,
+        "baseline_accuracy": 0.80,
+        "baseline_macro_f1": 0.78,
+        "throughput_docs_per_s": speed,
+        "speedup_vs_baseline": speed / 100,
+        "latency_batch1_p50_s": 0.01,
+        "latency_batch1_p95_s": 0.012,
+        "size_on_disk_bytes": 4e8 / (speed / 100),
+        "params": 1000,
+        "train_seconds": 100.0,
+        "train_kg_co2": 0.001,
+        "inference_kg_co2_per_1000": 1e-5,
+        "split": "dev",
+        "machine": {"processor": "test CPU", "torch_threads": 2},
+        "power_method": "CPU: estimate",
+        **extra,
+    }
+
+
+def test_report_renders_with_every_png(tmp_path, capsys):
+    rows = [
+        _row("baseline", 0.80, 100),
+        _row("prune25+kd", 0.805, 256),
+        _row("prune75", 0.77, 400),
+        _row("prune50+kd", 0.795, 300),
+        {
+            "id": "x+fp16",
+            "status": "skipped",
+            "reason": "fp16 needs a CUDA GPU",
+            "row": {"runtime": "torch", "precision": "fp16"},
+        },
+    ]
+    (tmp_path / RESULTS_FILE).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["report", str(tmp_path)]) == 0
+    assert "recommended: prune50+kd" in capsys.readouterr().out
+    md = (tmp_path / "report.md").read_text()
+    for png in ("accuracy_vs_throughput.png", "co2.png", "size.png"):
+        assert f"]({png})" in md and (tmp_path / png).stat().st_size > 1000
+    assert "2.56x" in md and "`prune25+kd`" in md and "skipped: fp16 needs" in md
+    # sorted by throughput, fastest first
+    order = [line.split("|")[1].strip() for line in md.splitlines() if line.startswith("| p")]
+    assert order == ["prune75", "prune50+kd", "prune25+kd"]
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 3 and 'src="http' not in page
+
+
+def test_recommendation_rule_is_configurable():
+    rows = [_row("baseline", 0.80, 100), _row("a", 0.795, 300), _row("b", 0.78, 500)]
+    assert recommend(rows, ReportConfig(within=1.0))["id"] == "a"
+    assert recommend(rows, ReportConfig(within=3.0))["id"] == "b"
+    assert recommend(rows, ReportConfig(within=0.0))["id"] == "baseline"
+
+
+def test_report_errors(tmp_path):
+    with pytest.raises(LahanError, match="no results.jsonl"):
+        write_report(tmp_path)
+    with pytest.raises(LahanError, match="--metric"):
+        ReportConfig(metric="speed")

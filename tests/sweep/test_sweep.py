@@ -1,0 +1,109 @@
+"""A small sweep end to end: resume after a killed row, no duplicates, best-row variants."""
+
+import json
+
+import pytest
+
+import lahan.sweep.run as sweep_run
+from lahan.data import DataConfig
+from lahan.sweep.results import RESULTS_FILE, append_result, read_results
+from lahan.sweep.run import SweepConfig, best_rows, run_sweep
+from lahan.train import TrainConfig
+
+GRID = """
+best_variants = false
+[[rows]]
+id = "baseline"
+[[rows]]
+id = "p50"
+prune = 0.5
+[[rows]]
+id = "p50+bf16"
+derive_from = "p50"
+precision = "bf16"
+[[rows]]
+id = "p50+onnx-int8"
+derive_from = "p50"
+runtime = "onnx"
+precision = "int8"
+[[rows]]
+id = "p50+fp16"
+derive_from = "p50"
+precision = "fp16"
+"""
+
+
+def test_sweep_resumes_after_a_killed_row(trained_tiny, demo_csv, tmp_path, monkeypatch):
+    grid = tmp_path / "grid.toml"
+    grid.write_text(GRID)
+    config = SweepConfig(
+        teacher=str(trained_tiny[0]),
+        data=DataConfig(source=str(demo_csv), seed=0),
+        out=str(tmp_path / "sweep"),
+        grid=str(grid),
+        train=TrainConfig(epochs=1, batch_size=32, max_length=48, lr=1e-3, progress=False),
+        repeats=1,
+        min_energy_seconds=0.1,
+    )
+    calls = []
+    real = sweep_run.run_row
+
+    def killed_once(cfg, row, rows, done):
+        calls.append(row.id)
+        if row.id == "p50+bf16" and calls.count("p50+bf16") == 1:
+            raise KeyboardInterrupt  # the process dies half-way through this row
+        return real(cfg, row, rows, done)
+
+    monkeypatch.setattr(sweep_run, "run_row", killed_once)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(config, progress=False)
+    assert list(read_results(config.out)) == ["baseline", "p50"]
+    # a kill during the write of a line leaves a partial line: it is dropped, not trusted
+    with open(tmp_path / "sweep" / RESULTS_FILE, "a", encoding="utf-8") as f:
+        f.write('{"id": "p50+bf16", "status": "o')
+
+    done = run_sweep(config, progress=False)
+    assert calls == ["baseline", "p50", "p50+bf16", "p50+bf16", "p50+onnx-int8", "p50+fp16"]
+    lines = (tmp_path / "sweep" / RESULTS_FILE).read_text().splitlines()
+    ids = [json.loads(line)["id"] for line in lines]
+    assert ids == ["baseline", "p50", "p50+bf16", "p50+onnx-int8", "p50+fp16"]  # once each
+    assert done["p50+fp16"]["status"] == "skipped" and "CUDA" in done["p50+fp16"]["reason"]
+    p50 = done["p50"]
+    assert p50["status"] == "ok" and p50["train_seconds"] > 0 and p50["train_kg_co2"] > 0
+    assert p50["params"] < done["baseline"]["params"]
+    assert done["p50+bf16"]["train_seconds"] == p50["train_seconds"]  # derived: same model
+    assert done["p50+onnx-int8"]["size_on_disk_bytes"] < p50["size_on_disk_bytes"]
+    assert done["baseline"]["speedup_vs_baseline"] == 1.0
+    # a third run has nothing to do
+    calls.clear()
+    run_sweep(config, progress=False)
+    assert calls == []
+
+
+def test_best_rows_pick_the_fastest_within_the_margin(tmp_path):
+    def row(i, acc, speed, precision="fp32"):
+        return {
+            "id": i,
+            "status": "ok",
+            "accuracy": acc,
+            "baseline_accuracy": 0.80,
+            "throughput_docs_per_s": speed,
+            "row": {"runtime": "torch", "precision": precision},
+        }
+
+    results = {
+        r["id"]: r
+        for r in [
+            row("baseline", 0.80, 10),
+            row("a", 0.795, 50),
+            row("b", 0.70, 90),
+            row("c", 0.81, 20),
+            row("d", 0.792, 30),
+            row("e", 0.80, 99, precision="bf16"),
+        ]
+    }
+    assert best_rows(results, within=1.0) == ["a", "d", "c"]
+    assert best_rows(results, within=0.0) == ["c", "baseline"]
+    append_result(tmp_path, results["a"])
+    append_result(tmp_path, results["b"])
+    assert list(read_results(tmp_path)) == ["a", "b"]
