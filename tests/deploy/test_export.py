@@ -95,3 +95,9 @@ def test_bad_export_options():
         ExportConfig(quantize="int4")
     with pytest.raises(LahanError, match="--format"):
         ExportConfig(format="tflite")
+
+
+def test_max_length_beyond_the_position_table_is_refused(trained_tiny, tmp_path):
+    with pytest.raises(LahanError, match="longer than the model's"):
+        export_onnx(trained_tiny[0], tmp_path / "o", ExportConfig(max_length=4096))
+    assert not (tmp_path / "o").exists()

@@ -174,3 +174,56 @@ def test_a_real_uvicorn_process(trained_tiny, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+class PickyPredictor(SlowPredictor):
+    """Fails on any batch holding the text 'boom'."""
+
+    def logits(self, texts, batch_size=32):
+        if "boom" in texts:
+            raise RuntimeError("cannot predict this")
+        return super().logits(texts, batch_size)
+
+
+def test_one_failing_request_does_not_fail_its_batch_mates():
+    predictor = PickyPredictor(delay=0.02)
+    with TestClient(create_app(predictor, ServeConfig(batch_window_ms=100))) as c:
+        results = {}
+
+        def call(text):
+            results[text] = c.post("/predict", json={"texts": [text]})
+
+        threads = [threading.Thread(target=call, args=(t,)) for t in ("ok1", "boom", "ok2")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert results["ok1"].status_code == 200 and results["ok2"].status_code == 200
+    bad = results["boom"]
+    assert bad.status_code == 500 and bad.headers["content-type"] == "application/json"
+    assert "RuntimeError" in bad.json()["error"]["message"]
+
+
+def test_zero_window_still_batches_what_is_waiting():
+    predictor = SlowPredictor(delay=0.1)
+    with TestClient(create_app(predictor, ServeConfig(batch_window_ms=0))) as c:
+        threads = [
+            threading.Thread(target=lambda: c.post("/predict", json={"texts": ["x"]}))
+            for _ in range(10)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sum(predictor.calls) == 10 and len(predictor.calls) < 10
+
+
+def test_deeply_nested_json_is_400(client):
+    r = client.post(
+        "/predict", content=b"[" * 200_000, headers={"content-type": "application/json"}
+    )
+    assert r.status_code in (400, 413)
+    small = ServeConfig(max_body_bytes=1_000_000)
+    with TestClient(create_app(SlowPredictor(), small)) as c:
+        r = c.post("/predict", content=b"[" * 200_000)
+    assert r.status_code == 400 and "nested" in r.json()["error"]["message"]

@@ -107,3 +107,11 @@ def test_make_student_kinds(tmp_path):
     save_model(other, tok, tmp_path / "other", {"made_by": "test"})
     s = make_student(str(tmp_path / "other"), teacher, tok, TEXTS, 32)
     assert s.kind == "model" and s.label_order == [2, 0, 1]
+
+
+def test_student_with_other_labels_is_refused(tmp_path):
+    teacher, tok = _teacher()
+    other, _ = build_preset(ModelConfig("preset:tiny"), ["a", "b", "c", "d"], TEXTS, tokenizer=tok)
+    save_model(other, tok, tmp_path / "other", {"made_by": "test"})
+    with pytest.raises(LahanError, match="same labels"):
+        make_student(str(tmp_path / "other"), teacher, tok, TEXTS, 32)

@@ -87,7 +87,8 @@ def test_best_rows_pick_the_fastest_within_the_margin(tmp_path):
             "status": "ok",
             "accuracy": acc,
             "baseline_accuracy": 0.80,
-            "throughput_docs_per_s": speed,
+            "throughput_docs_per_s": 1000 / speed,  # raw docs/s from separate runs: ignored
+            "speedup_vs_baseline": speed / 10,
             "row": {"runtime": "torch", "precision": precision},
         }
 
@@ -107,3 +108,39 @@ def test_best_rows_pick_the_fastest_within_the_margin(tmp_path):
     append_result(tmp_path, results["a"])
     append_result(tmp_path, results["b"])
     assert list(read_results(tmp_path)) == ["a", "b"]
+
+
+def test_changed_settings_and_failed_rows(trained_tiny, demo_csv, tmp_path, monkeypatch):
+    from lahan.errors import LahanError
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        'best_variants = false\n[[rows]]\nid = "baseline"\n[[rows]]\nid = "p"\nprune = 0.5\n'
+    )
+    config = SweepConfig(
+        teacher=str(trained_tiny[0]),
+        data=DataConfig(source=str(demo_csv), seed=0),
+        out=str(tmp_path / "sweep"),
+        grid=str(grid),
+        train=TrainConfig(epochs=1, batch_size=32, max_length=48, lr=1e-3, progress=False),
+        repeats=1,
+        min_energy_seconds=0.1,
+    )
+    real = sweep_run.run_row
+
+    def failing(cfg, row, rows, done):
+        if row.id == "p":
+            raise RuntimeError("out of memory")
+        return real(cfg, row, rows, done)
+
+    monkeypatch.setattr(sweep_run, "run_row", failing)
+    done = run_sweep(config, progress=False)  # the failure is recorded, the sweep goes on
+    assert done["p"]["status"] == "failed" and "out of memory" in done["p"]["reason"]
+    monkeypatch.setattr(sweep_run, "run_row", real)
+    done = run_sweep(config, progress=False)  # ... and retried next time
+    assert done["p"]["status"] == "ok"
+    changed = SweepConfig(
+        **{**config.__dict__, "train": TrainConfig(epochs=2, batch_size=32, max_length=48)}
+    )
+    with pytest.raises(LahanError, match="other settings"):
+        run_sweep(changed, progress=False)

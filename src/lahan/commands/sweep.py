@@ -61,7 +61,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lahan.sweep.report import write_report
+    from lahan.sweep.report import ReportConfig, write_report
     from lahan.sweep.run import SweepConfig, run_sweep
 
     config = SweepConfig(
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     )
     done = run_sweep(config, progress=not args.no_progress)
     ok = sum(1 for r in done.values() if r.get("status") == "ok")
-    report = write_report(args.out)
+    report = write_report(args.out, ReportConfig(within=args.within))
     print(f"{ok} rows measured, {len(done) - ok} skipped; results: {args.out}/results.jsonl")
     print(f"recommended: {report['recommended']}; report: {args.out}/report.md")
     return 0

@@ -24,6 +24,7 @@ from lahan.deploy import onnx_runtime
 from lahan.errors import LahanError
 from lahan.io import atomic_dir, atomic_write_json
 from lahan.models import load_model, model_labels
+from lahan.train import check_max_length
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,7 @@ def export_onnx(
     max_length = config.max_length or record.get("config", {}).get("TrainConfig", {}).get(
         "max_length", 128
     )
+    check_max_length(model, max_length)  # beyond the position table: wrong graphs later
     names = _input_names(tokenizer)
     example = tokenizer(
         CHECK_TEXTS[:2], padding=True, truncation=True, max_length=max_length, return_tensors="pt"

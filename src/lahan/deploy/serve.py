@@ -94,38 +94,54 @@ class MicroBatcher:
         await self.queue.put((texts, future))
         return await future
 
-    async def _run(self) -> None:
-        window = self.config.batch_window_ms / 1000
-        while True:
-            items = [await self.queue.get()]
-            count = len(items[0][0])
-            deadline = time.monotonic() + window
-            while count < self.config.max_batch_texts:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 and self.queue.empty():
-                    break
-                try:
-                    item = await asyncio.wait_for(self.queue.get(), max(remaining, 0))
-                except TimeoutError:
-                    break
-                items.append(item)
-                count += len(item[0])
-            live = [(t, f) for t, f in items if not f.cancelled()]
-            texts = [text for t, _ in live for text in t]
+    async def _predict(self, texts: list[str]) -> np.ndarray:
+        logits = await asyncio.to_thread(self.predictor.logits, texts, self.config.batch_size)
+        return softmax(logits) if len(texts) else logits
+
+    async def _collect(self) -> list[tuple[list[str], asyncio.Future]]:
+        """The next request, plus those arriving within the window (up to the batch cap)."""
+        items = [await self.queue.get()]
+        count = len(items[0][0])
+        deadline = time.monotonic() + self.config.batch_window_ms / 1000
+        while count < self.config.max_batch_texts:
+            remaining = deadline - time.monotonic()
             try:
-                logits = await asyncio.to_thread(
-                    self.predictor.logits, texts, self.config.batch_size
-                )
-                probs = softmax(logits) if len(texts) else logits
-                start = 0
-                for t, future in live:
-                    if not future.done():
-                        future.set_result(probs[start : start + len(t)])
-                    start += len(t)
-            except Exception as err:  # noqa: BLE001 - hand the failure to every waiter
-                for _, future in live:
-                    if not future.done():
-                        future.set_exception(err)
+                if remaining <= 0:  # window over: still take what is already waiting
+                    item = self.queue.get_nowait()
+                else:
+                    item = await asyncio.wait_for(self.queue.get(), remaining)
+            except (TimeoutError, asyncio.QueueEmpty):
+                break
+            items.append(item)
+            count += len(item[0])
+        return items
+
+    async def _run(self) -> None:
+        while True:
+            items = await self._collect()
+            live = [(t, f) for t, f in items if not f.cancelled()]
+            try:
+                try:
+                    probs = await self._predict([text for t, _ in live for text in t])
+                    parts: list = []
+                    start = 0
+                    for t, _ in live:
+                        parts.append(probs[start : start + len(t)])
+                        start += len(t)
+                except Exception:  # noqa: BLE001 - find which request broke the batch
+                    parts = []
+                    for t, _ in live:
+                        try:
+                            parts.append(await self._predict(t))
+                        except Exception as err:  # noqa: BLE001 - handed to its request
+                            parts.append(err)
+                for (_, future), part in zip(live, parts, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(part, Exception):
+                        future.set_exception(part)
+                    else:
+                        future.set_result(part)
             finally:
                 self.pending_texts -= sum(len(t) for t, _ in items)
                 self.batches += 1
@@ -212,6 +228,8 @@ def create_app(predictor, config: ServeConfig | None = None) -> FastAPI:
             payload = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             return _error(400, f"the body is not valid JSON ({err})")
+        except RecursionError:
+            return _error(400, "the body is not valid JSON (nested too deeply)")
         texts = _check_texts(payload, config)
         if isinstance(texts, JSONResponse):
             return texts
@@ -221,6 +239,9 @@ def create_app(predictor, config: ServeConfig | None = None) -> FastAPI:
             return _error(503, "the server is busy: retry shortly", {"Retry-After": "1"})
         except TimeoutError:
             return _error(504, f"the prediction took longer than {config.timeout_s}s")
+        except Exception as err:  # noqa: BLE001 - a failed prediction is still a JSON answer
+            log.exception("prediction failed")
+            return _error(500, f"the prediction failed ({type(err).__name__}); see the server log")
         stats["requests"] += 1
         stats["texts"] += len(texts)
         labels = predictor.labels

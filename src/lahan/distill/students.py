@@ -185,6 +185,13 @@ def make_student(
             description=f"{spec} from scratch on the teacher's tokenizer",
         )
     model, tokenizer, label_map = load_pretrained(ModelConfig(source=spec, relabel=relabel), labels)
+    student_labels = model_labels(model)
+    if len(student_labels) != len(labels) or set(label_map.values()) != set(student_labels):
+        raise LahanError(
+            f"--student '{spec}' has labels {student_labels} but the teacher has {labels}: "
+            "distillation matches the two outputs label by label, so both need the same "
+            "labels (--relabel maps names that differ only in spelling)"
+        )
     check_same_tokenizer(teacher_tok, tokenizer, train_texts, spec, max_length)
     # Student label j is teacher label order[j], so teacher logits can be reordered.
     teacher_id = teacher.config.label2id

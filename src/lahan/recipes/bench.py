@@ -82,12 +82,12 @@ def _split_spec(spec: str) -> tuple[str, str]:
     return path, precision
 
 
-def _load(spec: str):
+def _load(spec: str, threads: int | None = None):
     path, precision = _split_spec(spec)
     if is_onnx_folder(path):
         if precision != "fp32":
             raise LahanError(f"--model '{spec}': an ONNX folder's precision is fixed at export")
-        return OnnxPredictor(path)
+        return OnnxPredictor(path, threads or torch.get_num_threads())
     return TorchPredictor(path, precision)
 
 
@@ -118,36 +118,46 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
     if not rows:
         raise LahanError(f"the {config.split} split is empty: pick another with --split")
     texts = [r.text for r in rows]
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    machine = machine_info(device)
-    gemm = gemm_rate(device=device)
+    cuda = torch.cuda.is_available()
+    machine = machine_info("cuda" if cuda else "cpu")
+    gemm: dict[str, float] = {}  # measured GEMM rate per device type, when first needed
     names = config.names or list(config.models)
     process = psutil.Process()
+    with track_energy(config.country):  # imports and starts CodeCarbon once, untimed
+        pass
     predictors, results = {}, {}
     for name, spec in zip(names, config.models, strict=True):
         gc.collect()
         before = process.memory_info().rss
-        predictor = _load(spec)
+        predictor = _load(spec, config.threads)
         loaded = process.memory_info().rss - before
         predictors[name] = predictor
+        device = "cuda" if predictor.info["device"].startswith("cuda") else "cpu"
+        if device not in gemm:
+            gemm[device] = gemm_rate(device=device)
         label_map = resolve_label_map(predictor.labels, dataset.labels, config.relabel)
         y = [predictor.labels.index(label_map[r.label]) for r in rows]
         predictor.logits(texts, config.throughput_batch_size)  # warm-up
-        passes, started = 0, time.perf_counter()
+        passes = 0
         with peak_memory(device) as memory, track_energy(config.country) as energy:
+            started = time.perf_counter()  # inside: the trackers' set-up is not timed
             while True:
                 logits = predictor.logits(texts, config.throughput_batch_size)
                 passes += 1
                 if time.perf_counter() - started >= config.min_energy_seconds:
                     break
-        seconds = time.perf_counter() - started
+            seconds = time.perf_counter() - started
         predictions = passes * len(texts)
         metrics = compute_metrics(y, logits.argmax(-1).tolist(), list(range(len(predictor.labels))))
         model = _structure_source(spec, predictor)
         lengths = [min(n, predictor.max_length) for n in predictor.token_counts(texts)]
         flops = flops_for_lengths(model, lengths) if model is not None else None
         params = count_parameters(model) if model is not None else None
+        del model
         docs_per_s = predictions / seconds
+        # Memory: what this model adds (loading + its peak while predicting), so the
+        # models loaded before it do not count against it. CUDA: the allocator's peak.
+        own_peak = memory["peak_bytes"] - before if device == "cpu" else memory["peak_bytes"]
         results[name] = {
             "spec": spec,
             "runtime": predictor.info["runtime"],
@@ -157,11 +167,18 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
             "n": len(texts),
             "throughput_docs_per_s": docs_per_s,
             "throughput_passes": passes,
+            "device": device,
             "memory": {
+                "peak_bytes": own_peak,
                 "load_added_bytes": loaded,
-                "peak_bytes": memory["peak_bytes"],
                 "inference_added_bytes": memory["peak_bytes"] - memory["baseline_bytes"],
-                "method": memory["method"],
+                "process_peak_bytes": memory["peak_bytes"],
+                "method": memory["method"]
+                + (
+                    "; peak minus the process's memory before this model loaded"
+                    if device == "cpu"
+                    else ""
+                ),
             },
             "energy": {
                 "kwh_per_1000": energy["kwh"] / predictions * 1000,
@@ -173,7 +190,7 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
             "params": params,
             "flops_per_example": flops / len(texts) if flops else None,
             "achieved_flops_per_s": flops * passes / seconds if flops else None,
-            "fraction_of_gemm_rate": flops * passes / seconds / gemm if flops else None,
+            "fraction_of_gemm_rate": flops * passes / seconds / gemm[device] if flops else None,
         }
         progress(f"measured {name}: {docs_per_s:.1f} docs/s, accuracy {metrics['accuracy']:.4f}")
 
@@ -184,11 +201,11 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
         for round_ in range(config.warmup + config.repeats):
             for name, predictor in predictors.items():
                 for batch in batches:
-                    if device != "cpu":
+                    if cuda:
                         torch.cuda.synchronize()
                     started = time.perf_counter()
                     predictor.logits(batch, batch_size)
-                    if device != "cpu":
+                    if cuda:
                         torch.cuda.synchronize()
                     if round_ >= config.warmup:
                         times[name].append(time.perf_counter() - started)
@@ -218,7 +235,9 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
     return {
         "split": config.split,
         "data_fingerprint": dataset.fingerprint(),
-        "machine": machine | {"gemm_flops_per_s": gemm},
+        "machine": machine
+        | {"gemm_flops_per_s": gemm.get("cuda", gemm.get("cpu"))}
+        | {"gemm_flops_per_s_by_device": gemm},
         "config": {
             "batch_sizes": list(config.batch_sizes),
             "repeats": config.repeats,

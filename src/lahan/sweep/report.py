@@ -1,8 +1,9 @@
 """`lahan report`: results.jsonl -> report.md, report.html (one file) and PNG plots.
 
-The recommendation follows a stated rule: the fastest row (documents/s over the
-split, same-run ratio against the baseline) whose accuracy is within ``within``
-points of the baseline's; the metric and the margin are configurable.
+The recommendation follows a stated rule: the fastest row (throughput over the split
+as a same-run ratio against the baseline: rows are timed in separate runs, so raw
+documents/s are not compared) whose accuracy is within ``within`` points of the
+baseline's; the metric and the margin are configurable.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def recommend(rows: list[dict], config: ReportConfig) -> dict | None:
         return None
     base = ok[0][f"baseline_{config.metric}"]
     eligible = [r for r in ok if r[config.metric] >= base - config.within / 100]
-    return max(eligible, key=lambda r: r["throughput_docs_per_s"]) if eligible else None
+    # Same-run ratios, not raw documents/s: each row was timed in its own run.
+    return max(eligible, key=lambda r: r["speedup_vs_baseline"]) if eligible else None
 
 
 def _plots(rows: list[dict], front: list[str], folder: Path, metric: str) -> dict[str, Path]:
@@ -97,7 +99,7 @@ def _plots(rows: list[dict], front: list[str], folder: Path, metric: str) -> dic
         linewidth=0.8,
         label="baseline",
     )
-    ax.set_xlabel("throughput (documents/s)")
+    ax.set_xlabel("throughput vs baseline (x, same-run ratio)")
     ax.set_ylabel(f"{metric} (%)")
     ax.legend()
     paths["pareto"] = save_figure(fig, folder / "accuracy_vs_throughput.png")
@@ -142,7 +144,8 @@ def _table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     body = []
     for r in rows:
         if r.get("status") != "ok":
-            body.append([r["id"], "skipped: " + r.get("reason", ""), *[""] * (len(head) - 2)])
+            status = r.get("status", "?")
+            body.append([r["id"], f"{status}: " + r.get("reason", ""), *[""] * (len(head) - 2)])
             continue
         body.append(
             [
@@ -172,12 +175,12 @@ def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict
         raise LahanError(f"'{folder}' has no results.jsonl rows: run `lahan sweep --out {folder}`")
     rows = sorted(
         results.values(),
-        key=lambda r: -r["throughput_docs_per_s"] if r.get("status") == "ok" else float("inf"),
+        key=lambda r: -r["speedup_vs_baseline"] if r.get("status") == "ok" else float("inf"),
     )
     ok = [r for r in rows if r.get("status") == "ok"]
     if not ok:
         raise LahanError(f"'{folder}': no row finished yet, nothing to report")
-    front = pareto_front([(r["id"], r["throughput_docs_per_s"], r[config.metric]) for r in ok])
+    front = pareto_front([(r["id"], r["speedup_vs_baseline"], r[config.metric]) for r in ok])
     plots = _plots(ok, front, folder, config.metric)
     best = recommend(ok, config)
     head, body = _table(rows)
@@ -216,8 +219,9 @@ def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict
     md = [
         "# lahan sweep report",
         "",
-        f"{len(ok)} configurations measured, {len(rows) - len(ok)} skipped; scored on the "
-        f"`{ok[0].get('split', 'dev')}` split; machine: {machine.get('processor', '?')}, "
+        f"{len(ok)} configurations measured, {len(rows) - len(ok)} skipped or failed; "
+        f"scored on the `{ok[0].get('split', 'dev')}` split; "
+        f"machine: {machine.get('processor', '?')}, "
         f"{machine.get('torch_threads', '?')} threads. Every row is timed side by side with "
         "the baseline in its own run; speed ratios are those same-run ratios.",
         "",
@@ -229,7 +233,8 @@ def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict
         "|" + "---|" * len(head),
         *("| " + " | ".join(cells) + " |" for cells in body),
         "",
-        f"Pareto front ({config.metric} vs throughput): " + ", ".join(f"`{i}`" for i in front),
+        f"Pareto front ({config.metric} vs throughput ratio): "
+        + ", ".join(f"`{i}`" for i in front),
         "",
         "![accuracy vs throughput](accuracy_vs_throughput.png)",
         "",

@@ -20,8 +20,12 @@ log = logging.getLogger(__name__)
 RESULTS_FILE = "results.jsonl"
 
 
-def read_results(folder: str | Path) -> dict[str, dict]:
-    """Finished rows by id, in file order; a damaged line is dropped and the file repaired."""
+def read_results(folder: str | Path, repair: bool = False) -> dict[str, dict]:
+    """Rows by id, in file order; a damaged line is skipped (and, with ``repair``, removed).
+
+    Only the sweep itself repairs the file: a reader (``lahan report``) running while a
+    sweep appends must not rewrite it under the sweep.
+    """
     path = Path(folder) / RESULTS_FILE
     if not path.exists():
         return {}
@@ -35,7 +39,7 @@ def read_results(folder: str | Path) -> dict[str, dict]:
             rows[row["id"]] = row
         except (json.JSONDecodeError, KeyError, TypeError):
             damaged += 1
-    if damaged:
+    if damaged and repair:
         log.warning("%s: dropped %d incomplete line(s); those rows run again", path, damaged)
         atomic_write_text(
             path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows.values())
@@ -49,7 +53,9 @@ def append_result(folder: str | Path, row: dict) -> None:
     data = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, data)
+        view = memoryview(data)
+        while view:  # os.write may write less than asked
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     finally:
         os.close(fd)

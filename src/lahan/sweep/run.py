@@ -9,9 +9,11 @@ and redoes the one that was running; no row is written twice.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -97,8 +99,25 @@ def _spec(cfg: SweepConfig, row: Row, rows: dict[str, Row]) -> str:
     return model if row.precision == "fp32" else f"{model}@{row.precision}"
 
 
+def fingerprint(cfg: SweepConfig, row: Row) -> str:
+    """What a row's result depends on: its settings, the training and the inputs."""
+    material = json.dumps(
+        {
+            "row": row.to_dict(),
+            "teacher": str(Path(cfg.teacher).resolve()),
+            "data": asdict(cfg.data),
+            "train": asdict(cfg.train) | {"progress": None},
+            "granularity": cfg.granularity,
+            "split": cfg.split,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
 def run_row(cfg: SweepConfig, row: Row, rows: dict[str, Row], done: dict[str, dict]) -> dict:
-    result = {"id": row.id, "row": row.to_dict()}
+    result = {"id": row.id, "row": row.to_dict(), "fingerprint": fingerprint(cfg, row)}
     if row.skip:
         return result | {"status": "skipped", "reason": row.skip}
     source = row.derive_from
@@ -143,7 +162,7 @@ def run_row(cfg: SweepConfig, row: Row, rows: dict[str, Row], done: dict[str, di
         "latency_batch1_p95_s": measured["latency_batch1"]["p95_s"],
         "latency_batch32_p50_s": measured["latency_batch32"]["median_s"],
         "latency_batch32_p95_s": measured["latency_batch32"]["p95_s"],
-        "peak_memory_bytes": measured["memory"]["peak_bytes"],
+        "peak_memory_bytes": measured["memory"]["peak_bytes"],  # this model's own
         "size_on_disk_bytes": measured["size_on_disk_bytes"],
         "params": (measured["params"] or {}).get("total"),
         "flops_per_example": measured["flops_per_example"],
@@ -169,7 +188,7 @@ def best_rows(results: dict[str, dict], within: float, count: int = BEST_ROWS) -
         return []
     base = ok[0]["baseline_accuracy"]
     close = [r for r in ok if r["accuracy"] >= base - within / 100]
-    close.sort(key=lambda r: -r["throughput_docs_per_s"])
+    close.sort(key=lambda r: -r["speedup_vs_baseline"])  # same-run ratios, not raw docs/s
     return [r["id"] for r in close[:count]]
 
 
@@ -178,7 +197,16 @@ def run_sweep(cfg: SweepConfig, progress: bool = True) -> dict[str, dict]:
     out.mkdir(parents=True, exist_ok=True)
     grid = load_grid(cfg.grid, cuda=torch.cuda.is_available())
     rows = {r.id: r for r in grid.rows}
-    done = read_results(out)
+    # Failed rows are tried again; finished and skipped ones are kept.
+    done = {k: r for k, r in read_results(out, repair=True).items() if r.get("status") != "failed"}
+    for row_id, result in done.items():
+        row = rows.get(row_id)
+        if row is not None and result.get("fingerprint") != fingerprint(cfg, row):
+            raise LahanError(
+                f"'{out}' holds a result for row '{row_id}' made with other settings (grid row, "
+                "teacher, data or training options changed): pass a new --out, or the same "
+                "options as before to resume"
+            )
 
     def run(todo: list[Row], desc: str) -> None:
         bar = tqdm(todo, desc=desc, disable=None if progress else True)
@@ -186,15 +214,25 @@ def run_sweep(cfg: SweepConfig, progress: bool = True) -> dict[str, dict]:
             bar.set_postfix(row=row.id)
             if row.id in done:
                 continue
-            result = run_row(cfg, row, rows, done)
+            try:
+                result = run_row(cfg, row, rows, done)
+            except (LahanError, RuntimeError, ValueError, OSError) as err:
+                # One broken row must not cost the others: record it, go on, retry next time.
+                reason = " ".join(str(err).split())[:300]
+                result = {
+                    "id": row.id,
+                    "row": row.to_dict(),
+                    "status": "failed",
+                    "reason": f"{type(err).__name__}: {reason}",
+                    "fingerprint": fingerprint(cfg, row),
+                }
             append_result(out, result)
             done[row.id] = result
             status = result["status"]
-            extra = (
-                f"accuracy {result['accuracy']:.4f}, {result['speedup_vs_baseline']:.2f}x"
-                if status == "ok"
-                else result["reason"]
-            )
+            if status == "ok":
+                extra = f"accuracy {result['accuracy']:.4f}, {result['speedup_vs_baseline']:.2f}x"
+            else:
+                extra = result["reason"]
             tqdm.write(f"row {row.id}: {status} ({extra})")
 
     run(grid.rows, "sweep")
