@@ -5,7 +5,7 @@ from lahan.data.demo_corpus import demo_examples
 from lahan.errors import LahanError
 from lahan.evaluate import compute_metrics, predict_logits
 from lahan.models import ModelConfig, build_preset
-from lahan.train import ShuffledBatches, TrainConfig, cross_entropy, train
+from lahan.train import ShuffledBatches, TrainConfig, cross_entropy, encode, train
 
 
 def _tiny_task(n=160):
@@ -179,3 +179,23 @@ def test_max_length_beyond_positions_is_refused():
     config = TrainConfig(epochs=1, max_length=1024, progress=False)
     with pytest.raises(LahanError, match="--max-length 1024 is longer than the model's 512"):
         train(model, tok, texts, targets, texts, targets, config)
+
+
+def test_encodings_are_shared_between_loads_of_the_same_tokenizer(trained_tiny):
+    from transformers import AutoTokenizer
+
+    texts, labels, _ = _tiny_task(40)
+    first = encode(AutoTokenizer.from_pretrained(trained_tiny[0]), texts, 32, labels)
+    # A fresh load of the same tokenizer (as each sweep row does) reuses the lists...
+    again = encode(AutoTokenizer.from_pretrained(trained_tiny[0]), texts, 32)
+    assert again.encodings["input_ids"] is first.encodings["input_ids"]
+    assert again.labels is None and first.labels == labels
+    # ...and equals tokenising afresh; another length or other texts are encoded anew.
+    tokenizer = AutoTokenizer.from_pretrained(trained_tiny[0])
+    fresh = tokenizer(texts, truncation=True, max_length=32)["input_ids"]
+    assert first.encodings["input_ids"] == fresh
+    shorter = encode(tokenizer, texts, 16)
+    assert shorter.encodings["input_ids"] is not first.encodings["input_ids"]
+    assert max(shorter.lengths()) == 16
+    other = encode(tokenizer, texts[:-1] + ["something else"], 32)
+    assert other.encodings["input_ids"][-1] != first.encodings["input_ids"][-1]

@@ -17,10 +17,13 @@ pruning through ``plugins``, rather than copying this loop.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import math
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
@@ -179,8 +182,44 @@ def encode(
     max_length: int,
     labels: Sequence[int] | None = None,
 ) -> EncodedTexts:
-    encodings = tokenizer(list(texts), truncation=True, max_length=max_length)
+    """Tokenise ``texts`` once per process: a sweep's rows share the result.
+
+    Rows of a sweep train on the same texts with the same tokenizer (loaded afresh
+    for each row), so the encodings are remembered under the tokenizer's content,
+    the texts and the length. Items hand out the stored lists; nothing downstream
+    mutates them (the collator builds new tensors).
+    """
+    key = _encoding_key(tokenizer, texts, max_length)
+    encodings = _ENCODED.get(key) if key else None
+    if encodings is None:
+        encodings = dict(tokenizer(list(texts), truncation=True, max_length=max_length))
+        if key:
+            _ENCODED[key] = encodings
+            while len(_ENCODED) > _ENCODED_KEEP:
+                _ENCODED.popitem(last=False)
+    else:
+        _ENCODED.move_to_end(key)
     return EncodedTexts(dict(encodings), labels)
+
+
+_ENCODED: OrderedDict[str, dict[str, list]] = OrderedDict()
+_ENCODED_KEEP = 4  # a sweep needs one or two (teacher and student tokenizers)
+
+
+def _encoding_key(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int) -> str:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:  # a slow (Python) tokenizer: no cheap content fingerprint
+        return ""
+    content = json.loads(backend.to_str())
+    for state in ("truncation", "padding"):  # set by each call, not part of the vocabulary
+        content.pop(state, None)
+    h = hashlib.sha256(json.dumps(content, sort_keys=True).encode())
+    settings = (type(tokenizer).__name__, tokenizer.model_input_names, tokenizer.truncation_side)
+    h.update(f"|{settings}|{max_length}|{len(texts)}|".encode())
+    for text in texts:
+        h.update(text.encode())
+        h.update(b"\0")
+    return h.hexdigest()
 
 
 class ShuffledBatches(Sampler[list[int]]):

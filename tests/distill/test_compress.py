@@ -287,3 +287,25 @@ def test_precision_alone_records_its_deltas_and_agreement(trained_tiny, demo_csv
     assert variant["agreement_with_fp32"] >= 0.9 and variant["n"] == 50
     assert variant["accuracy"] == record["metrics"]["dev_at_precision"]["accuracy"]
     assert record["metrics"]["dev"] == record["metrics"]["dev_teacher"]  # same weights in fp32
+
+
+@pytest.mark.parametrize(
+    ("distill", "name"),
+    [
+        (DistillConfig(), "prune 25% heads + KD into layers:1"),
+        (DistillConfig(alpha=1.0), "prune 25% heads + labels only into layers:1"),
+        (DistillConfig(alpha=1.0, hidden_weight=1.0), "prune 25% heads + KD into layers:1"),
+    ],
+)
+def test_names_say_whether_the_teacher_teaches(distill, name):
+    from lahan.prune.movement import PruneConfig
+
+    cfg = CompressConfig(
+        teacher="t",
+        data=DataConfig(source="demo"),
+        out="o",
+        prune=PruneConfig(sparsity=0.25, granularity="heads"),
+        distill=distill,
+        student="layers:1",
+    )
+    assert cfg.name() == name

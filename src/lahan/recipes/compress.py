@@ -102,7 +102,10 @@ class CompressConfig:
         if self.prune:
             parts.append(f"prune {self.prune.sparsity:.0%} {self.prune.granularity}")
         if self.distill:
-            parts.append(f"KD into {self.student}" if self.student else "KD")
+            d = self.distill
+            # --alpha 1 without hidden/attention losses is the labels-only control
+            kind = "KD" if d.alpha < 1 or d.uses_hidden or d.uses_attention else "labels only"
+            parts.append(f"{kind} into {self.student}" if self.student else kind)
         if self.trim.enabled:
             parts.append("trimmed vocabulary")
         if self.train.precision != "no":
