@@ -22,20 +22,12 @@ import json
 import platform
 
 import torch
+from precision_speed import BASE
 from transformers import BertConfig, BertForSequenceClassification
 
 from lahan.measure import compare_latency
 from lahan.prune import shrink_to_dense, structure
 from lahan.prune.movement import MovementPruning, PruneConfig
-
-BASE = dict(
-    vocab_size=197_285,
-    hidden_size=768,
-    num_hidden_layers=12,
-    num_attention_heads=12,
-    intermediate_size=3072,
-    num_labels=12,
-)
 
 
 class FixedBatch:

@@ -35,7 +35,14 @@ def quantize_int8(model: nn.Module) -> nn.Module:
     quantized = copy.deepcopy(model).eval()
 
     def is_encoder_linear(module: nn.Module, fqn: str) -> bool:
-        return isinstance(module, nn.Linear) and "classifier" not in fqn and "pooler" not in fqn
+        # A layer pruned down to no heads or no neurons keeps Linear layers with an empty
+        # weight: nothing to quantize there, and torchao cannot pick a scale for it.
+        return (
+            isinstance(module, nn.Linear)
+            and module.weight.numel() > 0
+            and "classifier" not in fqn
+            and "pooler" not in fqn
+        )
 
     with torch.no_grad():
         quantize_(quantized, Int8DynamicActivationInt8WeightConfig(), filter_fn=is_encoder_linear)

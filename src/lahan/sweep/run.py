@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from tqdm.auto import tqdm
 from lahan.data import DataConfig
 from lahan.distill import DistillConfig
 from lahan.errors import LahanError
+from lahan.io import atomic_write_text
 from lahan.measure.energy import DEFAULT_COUNTRY, track_energy
 from lahan.prune.movement import PruneConfig
 from lahan.recipes.bench import BenchConfig, run_bench
@@ -31,6 +33,8 @@ from lahan.sweep.results import append_result, read_results
 from lahan.train import TrainConfig
 
 log = logging.getLogger(__name__)
+
+FAILURES_DIR = "failures"  # OUT/failures/<row>.txt: the traceback of a failed row
 
 
 @dataclass
@@ -216,14 +220,17 @@ def run_sweep(cfg: SweepConfig, progress: bool = True) -> dict[str, dict]:
                 continue
             try:
                 result = run_row(cfg, row, rows, done)
-            except (LahanError, RuntimeError, ValueError, OSError) as err:
-                # One broken row must not cost the others: record it, go on, retry next time.
+            except Exception as err:  # noqa: BLE001 - Ctrl-C and kills still stop the sweep
+                # One broken row must not cost the others (a bug in a quantizer included):
+                # record it with its traceback, go on, retry it next time.
                 reason = " ".join(str(err).split())[:300]
+                trace = out / FAILURES_DIR / f"{row.id}.txt"
+                atomic_write_text(trace, traceback.format_exc())
                 result = {
                     "id": row.id,
                     "row": row.to_dict(),
                     "status": "failed",
-                    "reason": f"{type(err).__name__}: {reason}",
+                    "reason": f"{type(err).__name__}: {reason} (traceback: {trace})",
                     "fingerprint": fingerprint(cfg, row),
                 }
             append_result(out, result)
