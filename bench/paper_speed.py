@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from precision_speed import BASE, MAX_LENGTH, lengths, make_batches
+from precision_speed import BASE, MAX_LENGTH, emit, lengths, make_batches
 from prune_speed import pruned_copy
 from transformers import BertConfig, BertForSequenceClassification
 
@@ -265,10 +265,7 @@ def main() -> None:
         "argmax_agreement_with_own_fp32_random_weights": agreement,
         "results": results,
     }
-    text = json.dumps(report, indent=2, default=str)
-    if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
-    print(text)
+    emit(report, args.out)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from transformers import BertConfig, BertForSequenceClassification
 
 from lahan.deploy.export import onnx_graph, quantize_onnx_int8
 from lahan.deploy.quantize import quantize_int8
+from lahan.io import atomic_write_text
 
 BASE = dict(
     vocab_size=197_285,
@@ -43,6 +44,14 @@ BASE = dict(
     num_labels=12,
 )
 MAX_LENGTH = 128
+
+
+def emit(report: dict, out: str | None) -> None:
+    """Print the report as JSON and, with ``out``, write it there atomically."""
+    text = json.dumps(report, indent=2, default=str)
+    if out:
+        atomic_write_text(out, text + "\n")
+    print(text)
 
 
 def lengths(kind: str, n: int, seed: int) -> list[int]:
@@ -195,10 +204,7 @@ def main() -> None:
         "argmax_agreement_with_torch_fp32_random_weights": agreement,
         "results": results,
     }
-    text = json.dumps(report, indent=2)
-    if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
-    print(text)
+    emit(report, args.out)
 
 
 if __name__ == "__main__":

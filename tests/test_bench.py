@@ -12,8 +12,13 @@ from lahan.recipes.bench import BenchConfig, run_bench
 
 def test_bench_figures_are_consistent(trained_tiny, pruned_tiny, demo_csv):
     config = BenchConfig(
-        models=[str(trained_tiny[0]), str(pruned_tiny), f"{trained_tiny[0]}@int8"],
-        names=["teacher", "pruned", "int8"],
+        models=[
+            str(trained_tiny[0]),
+            str(pruned_tiny),
+            f"{trained_tiny[0]}@int8",
+            f"{trained_tiny[0]}@padded",
+        ],
+        names=["teacher", "pruned", "int8", "padded"],
         data=DataConfig(source=str(demo_csv), seed=0),
         split="dev",
         repeats=3,
@@ -21,7 +26,7 @@ def test_bench_figures_are_consistent(trained_tiny, pruned_tiny, demo_csv):
     )
     report = run_bench(config, progress=lambda m: None)
     models = report["models"]
-    assert list(models) == ["teacher", "pruned", "int8"]
+    assert list(models) == ["teacher", "pruned", "int8", "padded"]
     for r in models.values():
         for b in (1, 32):
             lat = r[f"latency_batch{b}"]
@@ -36,6 +41,11 @@ def test_bench_figures_are_consistent(trained_tiny, pruned_tiny, demo_csv):
     assert models["pruned"]["flops_per_example"] < models["teacher"]["flops_per_example"]
     assert models["pruned"]["params"]["total"] < models["teacher"]["params"]["total"]
     assert models["int8"]["precision"] == "int8"
+    # padded to max length: the same predictions, every text costs the full length
+    padded, teacher = models["padded"], models["teacher"]
+    assert padded["padding"] == "max_length" and teacher["padding"] == "dynamic"
+    assert padded["accuracy"] == teacher["accuracy"]
+    assert padded["flops_per_example"] > teacher["flops_per_example"]
     assert report["machine"]["gemm_flops_per_s"] > 0
 
 
@@ -69,7 +79,7 @@ def test_bench_cli_writes_json_and_table(trained_tiny, demo_csv, tmp_path, capsy
 )
 def test_bad_models(models, message, demo_csv):
     if message is None:
-        with pytest.raises(LahanError, match="unknown precision"):
+        with pytest.raises(LahanError, match="unknown option 'int4'"):
             BenchConfig(models=[".@int4"], data=DataConfig(source=str(demo_csv)))
         return
     with pytest.raises(LahanError, match=message):

@@ -3,7 +3,7 @@ import pytest
 
 from lahan.data import DataConfig
 from lahan.errors import LahanError
-from lahan.evaluate import compute_metrics, full_report, predict_logits
+from lahan.evaluate import compute_metrics, full_report, metrics_by_group, predict_logits
 from lahan.models import load_model
 from lahan.recipes.evaluate import run_evaluate
 
@@ -13,6 +13,19 @@ def test_metrics_known_values():
     assert m["accuracy"] == 0.75
     # class 0: P=1 R=.5 F1=2/3; class 1: P=2/3 R=1 F1=.8; class 2 absent: 0 -> macro over 3
     assert m["macro_f1"] == pytest.approx((2 / 3 + 0.8 + 0) / 3)
+
+
+def test_metrics_by_group_known_values():
+    y_true = [0, 0, 1, 1, 2, 2]
+    y_pred = [0, 1, 1, 1, 2, 0]
+    groups = ["SHC", "SHC", "SHC", "LPC", "LPC", "LPC"]
+    m = metrics_by_group(y_true, y_pred, groups)
+    assert list(m) == ["LPC", "SHC"]
+    assert m["SHC"]["n"] == 3 and m["SHC"]["accuracy"] == pytest.approx(2 / 3)
+    # SHC has labels 0 and 1: class 0 P=1 R=.5 F1=2/3, class 1 P=.5 R=1 F1=2/3
+    assert m["SHC"]["macro_f1"] == pytest.approx(2 / 3)
+    assert m["LPC"]["accuracy"] == pytest.approx(2 / 3)
+    assert metrics_by_group([0, 1], [0, 0], ["demo", "demo"]) == {}  # one group: nothing
 
 
 def test_full_report_confusion():

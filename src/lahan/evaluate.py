@@ -27,11 +27,14 @@ def predict_logits(
     batch_size: int,
     max_length: int,
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+    pad_to_max_length: bool = False,
 ) -> np.ndarray:
     """Logits for ``texts`` in input order, as float32 [n, num_labels].
 
     Texts are batched by length (longest first) so each batch pads to a similar
-    length; the rows are put back in input order at the end.
+    length; the rows are put back in input order at the end. ``pad_to_max_length``
+    pads every batch to ``max_length`` instead (how paper-style baselines run: the
+    comparison that shows what dynamic padding saves).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -50,7 +53,7 @@ def predict_logits(
             [texts[i] for i in idx],
             truncation=True,
             max_length=max_length,
-            padding=True,
+            padding="max_length" if pad_to_max_length else True,
             return_tensors="pt",
         ).to(device)
         with autocast():
@@ -72,6 +75,24 @@ def compute_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequen
         "macro_f1": float(f1),
         "n": len(y_true),
     }
+
+
+def metrics_by_group(
+    y_true: Sequence[int], y_pred: Sequence[int], groups: Sequence[str]
+) -> dict[str, dict]:
+    """Accuracy and macro-F1 per sub-dataset (e.g. MahaNews' SHC headlines and LPC
+    paragraphs), when the split holds more than one; macro over the labels present in
+    that group. Empty for a single-group split."""
+    names = sorted(set(groups))
+    if len(names) < 2:
+        return {}
+    out = {}
+    for name in names:
+        idx = [i for i, g in enumerate(groups) if g == name]
+        truth = [y_true[i] for i in idx]
+        metrics = compute_metrics(truth, [y_pred[i] for i in idx], sorted(set(truth)))
+        out[name] = {k: metrics[k] for k in ("accuracy", "macro_f1", "n")}
+    return out
 
 
 def full_report(y_true: Sequence[int], y_pred: Sequence[int], label_names: list[str]) -> dict:

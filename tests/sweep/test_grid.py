@@ -28,6 +28,8 @@ def test_paper_grid_has_every_method_alone_and_combined():
     assert fp16 and all(r.skip and "CUDA" in r.skip for r in fp16)  # said why, not hidden
     assert all(r.skip is None for r in paper_grid(cuda=True).rows)
     assert next(r for r in grid.rows if r.id == "kd").student == "layers:half"
+    padded = next(r for r in grid.rows if r.id == "baseline+padded")
+    assert padded.padding == "fixed" and padded.derive_from == "baseline"
     assert [r.id for r in variant_rows(["prune50"])] == [
         "prune50+int8",
         "prune50+onnx",
@@ -63,6 +65,8 @@ def test_grid_file_toml_and_yaml(tmp_path):
         ("rows = 3\n", "list of rows"),
         ("[[rows]\n", "could not be parsed"),
         ('[[rows]]\nid = "a"\nruntime = "onnx"\nprecision = "bf16"\n', "fp32 or int8"),
+        ('[[rows]]\nid = "a"\npadding = "max"\n', "dynamic or fixed"),
+        ('[[rows]]\nid = "a"\nruntime = "onnx"\npadding = "fixed"\n', "for torch rows"),
     ],
 )
 def test_bad_grid_files(tmp_path, text, message):

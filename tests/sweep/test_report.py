@@ -6,7 +6,13 @@ import pytest
 
 from lahan.cli import main
 from lahan.errors import LahanError
-from lahan.sweep.report import ReportConfig, pareto_front, recommend, write_report
+from lahan.sweep.report import (
+    ReportConfig,
+    pareto_front,
+    recommend,
+    scatter_points,
+    write_report,
+)
 from lahan.sweep.results import RESULTS_FILE
 
 
@@ -15,6 +21,16 @@ def test_pareto_front_on_hand_made_points():
     # d is beaten by b and c; b is beaten by c; a, c and e (tied with c) remain.
     assert pareto_front(points) == ["a", "c", "e"]
     assert pareto_front([("only", 1, 1)]) == ["only"]
+
+
+def test_scatter_uses_same_run_ratios_not_raw_docs_per_s():
+    # Two rows measured in runs where the machine was busy to different degrees: their
+    # raw docs/s are not comparable, their ratios to the baseline (same run) are.
+    rows = [
+        _row("baseline", 0.80, 100),
+        _row("a", 0.79, 300) | {"throughput_docs_per_s": 150.0},
+    ]
+    assert scatter_points(rows, "accuracy") == [("baseline", 1.0, 80.0), ("a", 3.0, 79.0)]
 
 
 def _row(i, acc, speed, **extra):
@@ -47,7 +63,15 @@ def test_report_renders_with_every_png(tmp_path, capsys):
         _row("baseline", 0.80, 100),
         _row("prune25+kd", 0.805, 256),
         _row("prune75", 0.77, 400),
-        _row("prune50+kd", 0.795, 300),
+        _row(
+            "prune50+kd",
+            0.795,
+            300,
+            by_group={
+                "LPC": {"accuracy": 0.7, "macro_f1": 0.6, "n": 10},
+                "SHC": {"accuracy": 0.9, "macro_f1": 0.8, "n": 20},
+            },
+        ),
         {
             "id": "x+fp16",
             "status": "skipped",
@@ -63,8 +87,15 @@ def test_report_renders_with_every_png(tmp_path, capsys):
         assert f"]({png})" in md and (tmp_path / png).stat().st_size > 1000
     assert "2.56x" in md and "`prune25+kd`" in md and "skipped: fp16 needs" in md
     # sorted by throughput, fastest first
-    order = [line.split("|")[1].strip() for line in md.splitlines() if line.startswith("| p")]
+    main_table = md.split("Per sub-dataset")[0]
+    order = [
+        line.split("|")[1].strip() for line in main_table.splitlines() if line.startswith("| p")
+    ]
     assert order == ["prune75", "prune50+kd", "prune25+kd"]
+    # per sub-dataset: only the row that recorded groups has figures
+    assert "| row | LPC acc (n=10) | LPC macro-F1 (n=10) | SHC acc (n=20) |" in md
+    assert "| prune50+kd | 0.7000 | 0.6000 | 0.9000 | 0.8000 |" in md
+    assert "| prune75 | - | - | - | - |" in md
     page = (tmp_path / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 3 and 'src="http' not in page
 

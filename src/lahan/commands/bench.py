@@ -9,6 +9,7 @@ from lahan.data.config import add_data_arguments
 EXAMPLES = """\
 examples:
   lahan bench --model runs/teacher --model runs/p25-kd --data ../shared/data/mahanews
+  lahan bench --model runs/teacher@padded --model runs/teacher --data ../shared/data/mahanews
   lahan bench --model runs/teacher --model runs/teacher@int8 --model runs/p25-kd-onnx \\
       --data news.csv --split dev --json bench.json
 """
@@ -29,7 +30,8 @@ def register(subparsers) -> None:
         "interleaved, throughput over the split, peak memory, size on disk, parameters, "
         "FLOPs per example and the share of the machine's GEMM rate achieved, energy and "
         "CO2 per 1,000 predictions (CodeCarbon, offline), and the machine. A model is a "
-        "folder, DIR@bf16 / DIR@int8 for another precision, or an exported ONNX folder.",
+        "folder, DIR@bf16 / DIR@int8 for another precision, DIR@padded to pad every batch to "
+        "the model's max length (how paper-style baselines run), or an exported ONNX folder.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

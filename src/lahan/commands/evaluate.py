@@ -71,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
             f"{name:<16}{c['precision']:>10.3f}{c['recall']:>8.3f}{c['f1-score']:>8.3f}"
             f"{int(c['support']):>9}"
         )
+    for group, m in report["by_group"].items():
+        print(
+            f"{group}: accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f} ({m['n']} texts)"
+        )
     if report["same_data_as_training"] is False:
         print("note: this data differs from the data the model was trained on")
     print(f"\nwrote {report['files']['json']} and {report['files']['confusion_png']}")

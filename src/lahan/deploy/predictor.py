@@ -25,7 +25,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 class TorchPredictor:
-    def __init__(self, folder: str | Path, precision: str = "fp32", max_length: int | None = None):
+    def __init__(
+        self,
+        folder: str | Path,
+        precision: str = "fp32",
+        max_length: int | None = None,
+        padded: bool = False,
+    ):
         import torch
 
         from lahan.models import load_model, model_labels
@@ -46,9 +52,11 @@ class TorchPredictor:
         trained = record.get("config", {}).get("TrainConfig", {}).get("max_length", 128)
         self.max_length = max_length or trained
         self.precision = precision
+        self.padded = padded  # every batch padded to max_length, not to its longest text
         self.info = {
             "runtime": "torch",
             "precision": precision,
+            "padding": "max_length" if padded else "dynamic",
             "device": str(device),
             "model": str(folder),
             "made_by": record.get("made_by"),
@@ -64,7 +72,13 @@ class TorchPredictor:
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         return predict_logits(
-            self.model, self.tokenizer, list(texts), batch_size, self.max_length, self.autocast
+            self.model,
+            self.tokenizer,
+            list(texts),
+            batch_size,
+            self.max_length,
+            self.autocast,
+            pad_to_max_length=self.padded,
         )
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
@@ -85,6 +99,7 @@ class OnnxPredictor:
             "precision": self.precision,
             "device": "cpu",
             "model": str(folder),
+            "padding": "dynamic",
             "made_by": "export",
             "configuration": manifest.get("source_configuration"),
             "metrics": manifest.get("variants"),

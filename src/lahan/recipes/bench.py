@@ -1,7 +1,8 @@
 """`lahan bench`: measure several models on the same texts, in one run, as ratios.
 
 For each model (a lahan/HF model folder, optionally at a precision as ``DIR@int8`` /
-``DIR@bf16``, or an exported ONNX folder):
+``DIR@bf16`` and/or padded to its max length as ``DIR@padded`` / ``DIR@int8,padded``,
+or an exported ONNX folder):
   1. load it, noting the resident memory it adds;
   2. predict the whole split once as a warm-up, then again for the throughput
      (documents/s, length-sorted batches of 32 with dynamic padding), under the peak
@@ -30,7 +31,7 @@ import torch
 from lahan.data import DataConfig, load_dataset
 from lahan.deploy.predictor import PRECISIONS, OnnxPredictor, TorchPredictor, is_onnx_folder
 from lahan.errors import LahanError
-from lahan.evaluate import compute_metrics
+from lahan.evaluate import compute_metrics, metrics_by_group
 from lahan.measure.energy import DEFAULT_COUNTRY, track_energy
 from lahan.measure.flops import flops_for_lengths
 from lahan.measure.machine import gemm_rate, machine_info
@@ -70,25 +71,35 @@ class BenchConfig:
             raise LahanError("give one name per model")
 
 
-def _split_spec(spec: str) -> tuple[str, str]:
-    path, _, precision = spec.partition("@")
-    precision = precision or "fp32"
-    if precision not in PRECISIONS:
-        raise LahanError(
-            f"--model '{spec}': unknown precision '{precision}' (use DIR@{'|'.join(PRECISIONS)})"
-        )
+def _split_spec(spec: str) -> tuple[str, str, bool]:
+    """``DIR[@OPTION[,OPTION]]`` -> (folder, precision, padded to max length)."""
+    path, _, options = spec.partition("@")
+    precision, padded = "fp32", False
+    for option in filter(None, options.split(",")):
+        if option == "padded":
+            padded = True
+        elif option in PRECISIONS:
+            precision = option
+        else:
+            raise LahanError(
+                f"--model '{spec}': unknown option '{option}' (use DIR@PRECISION with "
+                f"PRECISION one of {'|'.join(PRECISIONS)}, and/or DIR@padded)"
+            )
     if not Path(path).is_dir():
         raise LahanError(f"--model '{path}': no such folder")
-    return path, precision
+    return path, precision, padded
 
 
 def _load(spec: str, threads: int | None = None):
-    path, precision = _split_spec(spec)
+    path, precision, padded = _split_spec(spec)
     if is_onnx_folder(path):
-        if precision != "fp32":
-            raise LahanError(f"--model '{spec}': an ONNX folder's precision is fixed at export")
+        if precision != "fp32" or padded:
+            raise LahanError(
+                f"--model '{spec}': an ONNX folder's precision is fixed at export and it "
+                "pads dynamically; pass the folder alone"
+            )
         return OnnxPredictor(path, threads or torch.get_num_threads())
-    return TorchPredictor(path, precision)
+    return TorchPredictor(path, precision, padded=padded)
 
 
 def _structure_source(spec: str, predictor) -> torch.nn.Module | None:
@@ -148,9 +159,12 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
                     break
             seconds = time.perf_counter() - started
         predictions = passes * len(texts)
-        metrics = compute_metrics(y, logits.argmax(-1).tolist(), list(range(len(predictor.labels))))
+        predicted = logits.argmax(-1).tolist()
+        metrics = compute_metrics(y, predicted, list(range(len(predictor.labels))))
         model = _structure_source(spec, predictor)
         lengths = [min(n, predictor.max_length) for n in predictor.token_counts(texts)]
+        if getattr(predictor, "padded", False):  # the padding is computed too: count it
+            lengths = [predictor.max_length] * len(texts)
         flops = flops_for_lengths(model, lengths) if model is not None else None
         params = count_parameters(model) if model is not None else None
         del model
@@ -162,8 +176,10 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
             "spec": spec,
             "runtime": predictor.info["runtime"],
             "precision": predictor.precision,
+            "padding": predictor.info["padding"],
             "accuracy": metrics["accuracy"],
             "macro_f1": metrics["macro_f1"],
+            "by_group": metrics_by_group(y, predicted, [r.group for r in rows]),
             "n": len(texts),
             "throughput_docs_per_s": docs_per_s,
             "throughput_passes": passes,

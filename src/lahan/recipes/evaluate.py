@@ -9,7 +9,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from lahan.data import DataConfig, Record, load_dataset
 from lahan.errors import LahanError
-from lahan.evaluate import full_report, plot_confusion, predict_logits
+from lahan.evaluate import full_report, metrics_by_group, plot_confusion, predict_logits
 from lahan.io import atomic_write_json
 from lahan.models import load_model, model_labels, resolve_label_map
 from lahan.precision import AutocastFactory
@@ -32,7 +32,9 @@ def evaluate_records(
     texts = [r.text for r in rows]
     logits = predict_logits(model, tokenizer, texts, batch_size, max_length, autocast)
     y_true = [model.config.label2id[label_map[r.label]] for r in rows]
-    return full_report(y_true, logits.argmax(-1).tolist(), names)
+    y_pred = logits.argmax(-1).tolist()
+    report = full_report(y_true, y_pred, names)
+    return report | {"by_group": metrics_by_group(y_true, y_pred, [r.group for r in rows])}
 
 
 def write_report_files(report: dict, folder: Path, split: str) -> dict[str, str]:

@@ -29,6 +29,7 @@ class Row:
     student: str | None = None
     precision: str = "fp32"  # fp32 | fp16 | bf16 | int8
     runtime: str = "torch"  # torch | onnx
+    padding: str = "dynamic"  # dynamic | fixed (every batch padded to the max length)
     derive_from: str | None = None  # a row id: reuse its model
     skip: str | None = None  # why this row cannot run here
 
@@ -41,6 +42,10 @@ class Row:
             raise LahanError(f"row '{self.id}': runtime must be torch or onnx")
         if self.runtime == "onnx" and self.precision not in ("fp32", "int8"):
             raise LahanError(f"row '{self.id}': ONNX rows are fp32 or int8")
+        if self.padding not in ("dynamic", "fixed"):
+            raise LahanError(f"row '{self.id}': padding must be dynamic or fixed")
+        if self.padding == "fixed" and self.runtime == "onnx":
+            raise LahanError(f"row '{self.id}': fixed padding is for torch rows")
         if self.student and not self.distill:
             raise LahanError(f"row '{self.id}': a student needs distill = true")
 
@@ -69,8 +74,9 @@ class Grid:
 
 
 def paper_grid(cuda: bool, student: str = "layers:half") -> Grid:
-    """The paper's grid, each method alone and in combination, plus the baseline."""
-    rows = [Row("baseline")]
+    """The paper's grid, each method alone and in combination, plus the baseline, and the
+    baseline padded to the max length as paper-style baselines run."""
+    rows = [Row("baseline"), Row("baseline+padded", padding="fixed", derive_from="baseline")]
     rows += [Row(f"prune{int(p * 100)}", prune=p) for p in LEVELS]
     rows += [Row("kd", distill=True, student=student)]
     rows += [Row(f"prune{int(p * 100)}+kd", prune=p, distill=True) for p in LEVELS]

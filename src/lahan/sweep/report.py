@@ -63,31 +63,28 @@ def recommend(rows: list[dict], config: ReportConfig) -> dict | None:
     return max(eligible, key=lambda r: r["speedup_vs_baseline"]) if eligible else None
 
 
+def scatter_points(ok: list[dict], metric: str) -> list[tuple[str, float, float]]:
+    """(row, throughput ratio vs baseline, metric in %) per finished row: raw docs/s
+    come from separate runs on a noisy machine, so the x axis is the same-run ratio."""
+    return [(r["id"], r["speedup_vs_baseline"], 100 * r[metric]) for r in ok]
+
+
 def _plots(rows: list[dict], front: list[str], folder: Path, metric: str) -> dict[str, Path]:
     ok = [r for r in rows if r.get("status") == "ok"]
     paths = {}
     fig = Figure(figsize=(8, 5.5), layout="constrained")
     ax = fig.add_subplot()
-    for r in ok:
-        on = r["id"] in front
+    points = scatter_points(ok, metric)
+    for row_id, x, y in points:
+        on = row_id in front
         ax.scatter(
-            r["throughput_docs_per_s"],
-            100 * r[metric],
-            s=40 if on else 18,
-            color="tab:red" if on else "tab:blue",
-            zorder=3 if on else 2,
+            x, y, s=40 if on else 18, color="tab:red" if on else "tab:blue", zorder=3 if on else 2
         )
-        ax.annotate(
-            r["id"],
-            (r["throughput_docs_per_s"], 100 * r[metric]),
-            fontsize=7,
-            xytext=(3, 3),
-            textcoords="offset points",
-        )
-    line = sorted((r for r in ok if r["id"] in front), key=lambda r: r["throughput_docs_per_s"])
+        ax.annotate(row_id, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    line = sorted((p for p in points if p[0] in front), key=lambda p: p[1])
     ax.plot(
-        [r["throughput_docs_per_s"] for r in line],
-        [100 * r[metric] for r in line],
+        [x for _, x, _ in line],
+        [y for _, _, y in line],
         color="tab:red",
         linewidth=1,
         label="Pareto front",
@@ -99,7 +96,8 @@ def _plots(rows: list[dict], front: list[str], folder: Path, metric: str) -> dic
         linewidth=0.8,
         label="baseline",
     )
-    ax.set_xlabel("throughput vs baseline (x, same-run ratio)")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("throughput vs baseline (x, same-run ratio, log scale)")
     ax.set_ylabel(f"{metric} (%)")
     ax.legend()
     paths["pareto"] = save_figure(fig, folder / "accuracy_vs_throughput.png")
@@ -108,7 +106,7 @@ def _plots(rows: list[dict], front: list[str], folder: Path, metric: str) -> dic
     fig = Figure(figsize=(9, 4.5), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
     ax1.barh(ids, [1000 * r["train_kg_co2"] for r in ok], color="tab:green")
-    ax1.set_xlabel("training CO2 (g)")
+    ax1.set_xlabel("training CO2 (g; none for rows not trained in the sweep)")
     ax2.barh(ids, [1000 * r["inference_kg_co2_per_1000"] for r in ok], color="tab:orange")
     ax2.set_xlabel("inference CO2 per 1,000 predictions (g)")
     ax2.set_yticklabels([])
@@ -167,6 +165,34 @@ def _table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     return head, body
 
 
+def _group_table(ok: list[dict]) -> tuple[list[str], list[list[str]]] | None:
+    """Accuracy / macro-F1 per sub-dataset (e.g. headlines vs paragraphs), where rows
+    recorded them; None when no row did."""
+    groups = sorted({g for r in ok for g in (r.get("by_group") or {})})
+    if not groups:
+        return None
+    head = ["row"] + [f"{g} {m}" for g in groups for m in ("acc", "macro-F1")]
+    body = []
+    for r in ok:
+        by_group = r.get("by_group") or {}
+        cells = [r["id"]]
+        for g in groups:
+            m = by_group.get(g)
+            cells += [f"{m['accuracy']:.4f}", f"{m['macro_f1']:.4f}"] if m else ["-", "-"]
+        body.append(cells)
+    counts = {g: r["by_group"][g]["n"] for r in ok for g in (r.get("by_group") or {})}
+    head[1:] = [f"{h} (n={counts[h.rsplit(' ', 1)[0]]})" for h in head[1:]]
+    return head, body
+
+
+def _md_table(head: list[str], body: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+        *("| " + " | ".join(cells) + " |" for cells in body),
+    ]
+
+
 def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict:
     config = config or ReportConfig()
     folder = Path(folder)
@@ -184,6 +210,7 @@ def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict
     plots = _plots(ok, front, folder, config.metric)
     best = recommend(ok, config)
     head, body = _table(rows)
+    groups = _group_table(ok)
     paper_row = results.get("prune25+kd")
     rule = (
         f"the fastest configuration whose {config.metric} is within {config.within:g} point(s) "
@@ -229,10 +256,9 @@ def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict
         "",
         comparison,
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
-        *("| " + " | ".join(cells) + " |" for cells in body),
+        *_md_table(head, body),
         "",
+        *(["Per sub-dataset:", "", *_md_table(*groups), ""] if groups else []),
         f"Pareto front ({config.metric} vs throughput ratio): "
         + ", ".join(f"`{i}`" for i in front),
         "",
@@ -246,7 +272,9 @@ def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict
         "",
     ]
     atomic_write_text(folder / "report.md", "\n".join(md))
-    atomic_write_text(folder / "report.html", _html(md, head, body, plots))
+    atomic_write_text(
+        folder / "report.html", _html(md, [(head, body)] + ([groups] if groups else []), plots)
+    )
     return {
         "recommended": best["id"] if best else None,
         "pareto_front": front,
@@ -255,10 +283,12 @@ def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict
     }
 
 
-def _html(md: list[str], head: list[str], body: list[list[str]], plots: dict[str, Path]) -> str:
+def _html(
+    md: list[str], tables: list[tuple[list[str], list[list[str]]]], plots: dict[str, Path]
+) -> str:
     """One self-contained page: the text, the table, and the plots inlined as data URIs."""
     text = [f"<p>{html.escape(line).replace('**', '')}</p>" for line in md[2:7] if line]
-    table = (
+    table = "".join(
         "<table><tr>"
         + "".join(f"<th>{html.escape(h)}</th>" for h in head)
         + "</tr>"
@@ -266,7 +296,8 @@ def _html(md: list[str], head: list[str], body: list[list[str]], plots: dict[str
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
             for cells in body
         )
-        + "</table>"
+        + "</table><p></p>"
+        for head, body in tables
     )
     images = "".join(
         f'<img alt="{name}" src="data:image/png;base64,'

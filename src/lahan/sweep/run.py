@@ -100,14 +100,17 @@ def _spec(cfg: SweepConfig, row: Row, rows: dict[str, Row]) -> str:
             quantize = "int8" if row.precision == "int8" else None
             export_onnx(model, target, ExportConfig(quantize=quantize))
         return str(target)
-    return model if row.precision == "fp32" else f"{model}@{row.precision}"
+    options = [row.precision] if row.precision != "fp32" else []
+    options += ["padded"] if row.padding == "fixed" else []
+    return f"{model}@{','.join(options)}" if options else model
 
 
 def fingerprint(cfg: SweepConfig, row: Row) -> str:
     """What a row's result depends on: its settings, the training and the inputs."""
     material = json.dumps(
         {
-            "row": row.to_dict(),
+            # rows written before the padding option existed keep their fingerprint
+            "row": {k: v for k, v in row.to_dict().items() if (k, v) != ("padding", "dynamic")},
             "teacher": str(Path(cfg.teacher).resolve()),
             "data": asdict(cfg.data),
             "train": asdict(cfg.train) | {"progress": None},
@@ -156,6 +159,7 @@ def run_row(cfg: SweepConfig, row: Row, rows: dict[str, Row], done: dict[str, di
         **train,
         "accuracy": measured["accuracy"],
         "macro_f1": measured["macro_f1"],
+        "by_group": measured["by_group"],  # per sub-dataset (e.g. headlines vs paragraphs)
         "baseline_accuracy": bench["models"]["baseline"]["accuracy"],
         "baseline_macro_f1": bench["models"]["baseline"]["macro_f1"],
         "throughput_docs_per_s": measured["throughput_docs_per_s"],
@@ -187,6 +191,7 @@ def best_rows(results: dict[str, dict], within: float, count: int = BEST_ROWS) -
         if r.get("status") == "ok"
         and r["row"]["runtime"] == "torch"
         and r["row"]["precision"] == "fp32"
+        and r["row"].get("padding", "dynamic") == "dynamic"  # a padded row is a slower baseline
     ]
     if not ok:
         return []
