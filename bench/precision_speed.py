@@ -123,7 +123,7 @@ def main() -> None:
         def run(batch):
             if autocast:
                 with torch.autocast("cpu", dtype=autocast):
-                    return model(**batch).logits
+                    return model(**batch).logits.float()  # numpy has no bfloat16
             return model(**batch).logits
 
         return run

@@ -168,3 +168,67 @@ def test_damaged_record_is_a_clear_error(tmp_path):
         load_model(folder)
     (folder / "lahan.json").write_text(json.dumps({"made_by": "x"}))
     assert load_model(folder)[2]["made_by"] == "x"
+
+
+# ------------------------------------------------------------ tampered model folders
+# A model folder is untrusted input: whatever was changed, one clear line names it.
+
+
+def _tamper_weights(folder, edit) -> None:
+    from safetensors.torch import save_file
+
+    tensors = load_file(folder / "model.safetensors")
+    edit(tensors)
+    save_file(tensors, folder / "model.safetensors", metadata={"format": "pt"})
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda t: t.pop("classifier.weight"), "1 tensor\\(s\\) missing: classifier.weight"),
+        (
+            lambda t: t.update({"classifier.weight": torch.zeros(5, 32)}),
+            r"of the wrong shape: classifier.weight \(file \[5, 32\], config.json says \[2, 32\]\)",
+        ),
+        (lambda t: t.update({"extra.tensor": torch.zeros(2)}), "not in the model: extra.tensor"),
+    ],
+    ids=["missing", "wrong-shape", "extra"],
+)
+def test_weights_that_do_not_match_the_config_are_refused(tmp_path, edit, message):
+    folder = _save_plain(tmp_path / "m", labels=["a", "b"])
+    _tamper_weights(folder, edit)
+    with pytest.raises(LahanError, match=message):
+        load_model(folder)
+
+
+def test_label_map_that_disagrees_with_the_head_is_refused(tmp_path):
+    folder = _save_plain(tmp_path / "m", labels=["a", "b"])
+    config = json.loads((folder / "config.json").read_text())
+    config["id2label"] = {"0": "a", "1": "b", "2": "c"}  # three names, a two-row head
+    config["label2id"] = {"a": 0, "b": 1, "c": 2}
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(LahanError, match="classifier"):
+        load_model(folder)
+
+
+def test_record_labels_that_disagree_with_the_config_are_refused(trained_tiny, tmp_path):
+    import shutil
+
+    folder = shutil.copytree(trained_tiny[0], tmp_path / "m")
+    record = json.loads((folder / "lahan.json").read_text())
+    record["labels"] = list(reversed(record["labels"]))
+    (folder / "lahan.json").write_text(json.dumps(record))
+    with pytest.raises(LahanError, match="disagree on which output is which class"):
+        load_model(folder)
+
+
+def test_pruned_config_claiming_other_layer_sizes_is_refused(pruned_tiny, tmp_path):
+    import shutil
+
+    folder = shutil.copytree(pruned_tiny, tmp_path / "m")
+    load_model(folder)  # whole, it loads
+    config = json.loads((folder / "config.json").read_text())
+    config["layer_intermediate"] = [n + 1 for n in config["layer_intermediate"]]
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(LahanError, match="wrong shape"):
+        load_model(folder)

@@ -348,9 +348,20 @@ def load_model(path: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBa
     check_model_folder(path)
     record = read_record(path)
     tokenizer = load_tokenizer(str(path))
-    model = _from_pretrained_or_explain(
-        AutoModelForSequenceClassification.from_pretrained, str(path), use_safetensors=True
+    model, loading = _from_pretrained_or_explain(
+        AutoModelForSequenceClassification.from_pretrained,
+        str(path),
+        use_safetensors=True,
+        output_loading_info=True,
+        ignore_mismatched_sizes=True,  # reported below, with names and shapes, then refused
     )
+    _check_weights_match(path, loading)
+    recorded = record.get("labels")
+    if recorded is not None and recorded != model_labels(model):
+        raise LahanError(
+            f"'{path}': lahan.json lists the labels {recorded} but config.json's id2label says "
+            f"{model_labels(model)}: the files disagree on which output is which class"
+        )
     if len(tokenizer) > model.config.vocab_size:
         raise LahanError(
             f"'{path}': the tokenizer has {len(tokenizer)} tokens but the model's embedding "
@@ -358,6 +369,34 @@ def load_model(path: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBa
         )
     model.eval()
     return model, tokenizer, record
+
+
+def _describe_key(key) -> str:
+    """A loading-info entry: a name, or (name, file shape, model shape) for a mismatch."""
+    if isinstance(key, tuple) and len(key) == 3:
+        name, found, wanted = key
+        return f"{name} (file {list(found)}, config.json says {list(wanted)})"
+    return str(key)
+
+
+def _check_weights_match(path: Path, loading: dict) -> None:
+    """A folder whose weights do not fill the model config.json describes would load with
+    random tensors in place of the missing ones (transformers only warns): refuse it."""
+    problems = []
+    for key, what in (
+        ("missing_keys", "missing"),
+        ("mismatched_keys", "of the wrong shape"),
+        ("unexpected_keys", "not in the model"),
+    ):
+        names = sorted(_describe_key(k) for k in loading.get(key) or ())
+        if names:
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            problems.append(f"{len(names)} tensor(s) {what}: {shown}")
+    if problems:
+        raise LahanError(
+            f"'{path}': the weights do not match config.json ({'; '.join(problems)}): the "
+            "folder is damaged or its files come from different models; save it again"
+        )
 
 
 def _load_hub_classifier(source: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, dict]:

@@ -4,7 +4,7 @@ import torch
 from transformers import BertConfig, BertForSequenceClassification
 
 from lahan.measure.flops import flops_for_lengths, flops_per_example
-from lahan.measure.machine import gemm_rate, machine_info
+from lahan.measure.machine import SPEED_FEATURES, cpu_features, gemm_rate, machine_info
 from lahan.prune import shrink_to_dense
 from lahan.prune.movement import MovementPruning, PruneConfig
 
@@ -56,3 +56,18 @@ def test_gemm_rate_and_machine():
     assert 1e8 < rate < 1e15
     info = machine_info()
     assert info["torch_threads"] == torch.get_num_threads() and info["torch"]
+    assert set(info["cpu_features"]) <= set(SPEED_FEATURES)
+
+
+def test_cpu_features_read_from_cpuinfo(monkeypatch, tmp_path):
+    import builtins
+
+    fake = tmp_path / "cpuinfo"
+    fake.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16 amx_tile\n")
+    real_open = builtins.open
+    monkeypatch.setattr(
+        builtins,
+        "open",
+        lambda path, *a, **k: real_open(fake if path == "/proc/cpuinfo" else path, *a, **k),
+    )
+    assert cpu_features() == ["avx2", "avx512f", "avx512_bf16"]

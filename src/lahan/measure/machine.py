@@ -37,6 +37,7 @@ def machine_info(device: str = "cpu") -> dict:
     info = {
         "platform": platform.platform(),
         "processor": _cpu_model(),
+        "cpu_features": cpu_features(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "device": device,
@@ -54,6 +55,32 @@ def machine_info(device: str = "cpu") -> dict:
     except ImportError:
         pass
     return info
+
+
+# The instruction sets that decide which precision is fast on a CPU: bf16 runs on
+# AVX-512 BF16 or AMX, int8 on VNNI or AMX; without them both are emulated and slow.
+SPEED_FEATURES = (
+    "avx2",
+    "avx512f",
+    "avx512_bf16",
+    "avx512_vnni",
+    "avx_vnni",
+    "amx_bf16",
+    "amx_int8",
+)
+
+
+def cpu_features() -> list[str]:
+    """Which of SPEED_FEATURES the CPU reports (Linux /proc/cpuinfo; empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return [x for x in SPEED_FEATURES if x in flags]
+    except OSError:
+        pass
+    return []
 
 
 def _cpu_model() -> str:

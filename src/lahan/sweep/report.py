@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from lahan.errors import LahanError
 from lahan.io import atomic_write_text, save_figure
@@ -97,6 +98,7 @@ def _plots(rows: list[dict], front: list[str], folder: Path, metric: str) -> dic
         label="baseline",
     )
     ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
     ax.set_xlabel("throughput vs baseline (x, same-run ratio, log scale)")
     ax.set_ylabel(f"{metric} (%)")
     ax.legend()
