@@ -12,10 +12,8 @@ Models are served one at a time (the server gets the CPU to itself).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -23,46 +21,13 @@ import time
 import httpx
 
 from lahan.data import DataConfig, load_dataset
+from lahan.deploy.loadtest import run_load
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-async def load(base: str, texts: list[str], requests: int, concurrency: int) -> dict:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    queue: asyncio.Queue = asyncio.Queue()
-    for i in range(requests):
-        queue.put_nowait(texts[i % len(texts)])
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        while True:
-            try:
-                text = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            t0 = time.perf_counter()
-            r = await client.post(f"{base}/predict", json={"texts": [text]})
-            latencies.append(time.perf_counter() - t0)
-            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        wall = time.perf_counter() - started
-    latencies.sort()
-    return {
-        "concurrency": concurrency,
-        "requests": requests,
-        "requests_per_s": requests / wall,
-        "p50_ms": 1000 * statistics.median(latencies),
-        "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
-        "statuses": statuses,
-    }
 
 
 def main() -> None:
@@ -73,6 +38,7 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,8,32")
     args = parser.parse_args()
     texts = [r.text for r in load_dataset(DataConfig(source=args.data)).split("dev")]
+    payloads = [{"texts": [text]} for text in texts]
     report = {}
     for model in args.model:
         port = free_port()
@@ -99,10 +65,9 @@ def main() -> None:
                         break
                 except httpx.TransportError:
                     time.sleep(0.1)
-            asyncio.run(load(base, texts, 20, 4))  # warm-up
+            run_load(base, payloads, 20, 4)  # warm-up
             report[model] = [
-                asyncio.run(load(base, texts, args.requests, int(c)))
-                for c in args.concurrency.split(",")
+                run_load(base, payloads, args.requests, int(c)) for c in args.concurrency.split(",")
             ]
             for row in report[model]:
                 print(

@@ -227,3 +227,53 @@ def test_deeply_nested_json_is_400(client):
     with TestClient(create_app(SlowPredictor(), small)) as c:
         r = c.post("/predict", content=b"[" * 200_000)
     assert r.status_code == 400 and "nested" in r.json()["error"]["message"]
+
+
+def test_a_real_server_under_bounded_load(trained_tiny):
+    """2,000 requests at concurrency 64, good and bad mixed: every one answered, no 5xx,
+    every good one 200, every bad one a 4xx."""
+    from lahan.deploy.loadtest import run_load
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lahan",
+            "serve",
+            "--model",
+            str(trained_tiny[0]),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    good = [{"texts": ["भारताने सामना जिंकला"]}, {"texts": ["पुणे शहरात पाऊस", "बाजार"]}]
+    bad = [
+        b"{",  # malformed JSON -> 400
+        {"texts": ["x" * 20_000]},  # over --max-chars -> 413
+        b'{"texts": ["\\ud800 lone surrogate"]}',  # unicode garbage -> 422
+        {"texts": "not a list"},  # wrong shape -> 422
+        {"texts": ["  "]},  # empty text -> 422
+    ]
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):  # up to 30 s to start
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"server did not start: {server.stderr.read() if server.poll() else ''}")
+        result = run_load(base, good * 3 + bad, requests=2000, concurrency=64)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    assert result["answered"] == 2000
+    assert not [s for s in result["statuses"] if s >= 500], result["statuses"]
+    refused = result["non_200_payloads"]
+    assert set(refused) == set(range(6, 6 + len(bad))), refused  # exactly the bad ones
+    assert all(400 <= s < 500 for statuses in refused.values() for s in statuses), refused
