@@ -74,6 +74,7 @@ def main() -> None:
                     f"{model:<30} c={row['concurrency']:<3} {row['requests_per_s']:7.1f} req/s "
                     f"p50 {row['p50_ms']:7.1f} ms  p95 {row['p95_ms']:7.1f} ms  "
                     f"{row['statuses']}",
+                    file=sys.stderr,  # stdout holds the JSON alone
                     flush=True,
                 )
         finally:

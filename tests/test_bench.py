@@ -74,6 +74,15 @@ def test_bench_cli_writes_json_and_table(trained_tiny, demo_csv, tmp_path, capsy
     assert json.loads(out.read_text())["models"]
 
 
+def test_model_spec_options_follow_the_last_at(tmp_path):
+    from lahan.recipes.bench import _split_spec
+
+    folder = tmp_path / "m@v2"
+    folder.mkdir()
+    assert _split_spec(str(folder)) == (str(folder), "fp32", False)
+    assert _split_spec(f"{folder}@int8,padded") == (str(folder), "int8", True)
+
+
 @pytest.mark.parametrize(
     "models, message", [([], "at least one"), (["nowhere"], "no such folder"), (["."], None)]
 )
@@ -81,6 +90,8 @@ def test_bad_models(models, message, demo_csv):
     if message is None:
         with pytest.raises(LahanError, match="unknown option 'int4'"):
             BenchConfig(models=[".@int4"], data=DataConfig(source=str(demo_csv)))
+        with pytest.raises(LahanError, match="two precisions"):
+            BenchConfig(models=[".@int8,bf16"], data=DataConfig(source=str(demo_csv)))
         return
     with pytest.raises(LahanError, match=message):
         BenchConfig(models=models, data=DataConfig(source=str(demo_csv)))

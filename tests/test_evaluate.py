@@ -58,3 +58,20 @@ def test_evaluate_label_mismatch_is_clear(trained_tiny, tmp_path):
     other = write_csv(tmp_path / "o.csv", [(f"मजकूर {i}", "X" if i % 2 else "Y") for i in range(40)])
     with pytest.raises(LahanError, match="do not match"):
         run_evaluate(trained_tiny[0], DataConfig(source=str(other)), "dev", out=tmp_path / "e")
+
+
+def test_pad_to_max_length_pads_every_batch_and_keeps_the_predictions(trained_tiny):
+    model, tok, _ = load_model(trained_tiny[0])
+    texts = ["शब्द", "शब्द शब्द शब्द", "एक दोन"]
+    widths = []
+    hook = model.register_forward_pre_hook(
+        lambda m, args, kwargs: widths.append(kwargs["input_ids"].shape[1]), with_kwargs=True
+    )
+    dynamic = predict_logits(model, tok, texts, batch_size=2, max_length=40)
+    assert max(widths) < 40  # each batch padded to its longest text
+    widths.clear()
+    padded = predict_logits(model, tok, texts, batch_size=2, max_length=40, pad_to_max_length=True)
+    hook.remove()
+    assert widths == [40, 40]
+    assert (padded.argmax(-1) == dynamic.argmax(-1)).all()
+    assert np.allclose(padded, dynamic, atol=1e-4)

@@ -190,15 +190,25 @@ def _tamper_weights(folder, edit) -> None:
             lambda t: t.update({"classifier.weight": torch.zeros(5, 32)}),
             r"of the wrong shape: classifier.weight \(file \[5, 32\], config.json says \[2, 32\]\)",
         ),
-        (lambda t: t.update({"extra.tensor": torch.zeros(2)}), "not in the model: extra.tensor"),
     ],
-    ids=["missing", "wrong-shape", "extra"],
+    ids=["missing", "wrong-shape"],
 )
 def test_weights_that_do_not_match_the_config_are_refused(tmp_path, edit, message):
     folder = _save_plain(tmp_path / "m", labels=["a", "b"])
     _tamper_weights(folder, edit)
     with pytest.raises(LahanError, match=message):
         load_model(folder)
+
+
+def test_extra_unused_tensors_are_tolerated(tmp_path, caplog):
+    """A pretraining head left in a classifier checkpoint is common and harmless."""
+    folder = _save_plain(tmp_path / "m", labels=["a", "b"])
+    before = load_model(folder)[0].classifier.weight.clone()
+    _tamper_weights(folder, lambda t: t.update({"cls.predictions.bias": torch.zeros(200)}))
+    with caplog.at_level("WARNING", logger="lahan.models"):
+        model = load_model(folder)[0]
+    assert torch.equal(model.classifier.weight, before)
+    assert "1 unused tensor(s)" in caplog.text
 
 
 def test_label_map_that_disagrees_with_the_head_is_refused(tmp_path):

@@ -381,13 +381,13 @@ def _describe_key(key) -> str:
 
 def _check_weights_match(path: Path, loading: dict) -> None:
     """A folder whose weights do not fill the model config.json describes would load with
-    random tensors in place of the missing ones (transformers only warns): refuse it."""
+    random tensors in place of the missing ones (transformers only warns): refuse it.
+    Extra tensors the model does not use are only logged."""
+    extra = sorted(str(k) for k in loading.get("unexpected_keys") or ())
+    if extra:  # e.g. a pretraining head left in a classifier checkpoint: unused, harmless
+        log.warning("%s: %d unused tensor(s) in the weights, e.g. %s", path, len(extra), extra[0])
     problems = []
-    for key, what in (
-        ("missing_keys", "missing"),
-        ("mismatched_keys", "of the wrong shape"),
-        ("unexpected_keys", "not in the model"),
-    ):
+    for key, what in (("missing_keys", "missing"), ("mismatched_keys", "of the wrong shape")):
         names = sorted(_describe_key(k) for k in loading.get(key) or ())
         if names:
             shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")

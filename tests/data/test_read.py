@@ -228,3 +228,15 @@ def test_bomless_utf16_devanagari_is_named(tmp_path):
         path.write_bytes(text.encode(encoding))
         with pytest.raises(LahanError, match="not UTF-8 \\(looks like UTF-16\\)"):
             load_dataset(DataConfig(source=str(path)))
+
+
+def test_old_mac_line_endings_with_a_semicolon_delimiter(tmp_path):
+    # Lines ending in "\r" alone: the header is the first of them, not the whole file
+    # (found by tests/data/test_fuzz.py: the sniffer saw the rows' commas).
+    path = tmp_path / "mac.csv"
+    path.write_bytes("text;label\rपुणे, मुंबई;city\rशेअर बाजार;market\r".encode())
+    (table,) = read_source(DataConfig(source=str(path)))
+    assert [(r.text, r.label) for r in table.rows] == [
+        ("पुणे, मुंबई", "city"),
+        ("शेअर बाजार", "market"),
+    ]

@@ -140,6 +140,7 @@ def test_changed_settings_and_failed_rows(trained_tiny, demo_csv, tmp_path, monk
     monkeypatch.setattr(sweep_run, "run_row", real)
     done = run_sweep(config, progress=False)  # ... and retried next time
     assert done["p"]["status"] == "ok"
+    assert not (tmp_path / "sweep" / "failures" / "p.txt").exists()  # stale trace removed
     changed = SweepConfig(
         **{**config.__dict__, "train": TrainConfig(epochs=2, batch_size=32, max_length=48)}
     )

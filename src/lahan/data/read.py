@@ -322,7 +322,9 @@ def _pick_columns(columns: list[str], path: Path | str, config: DataConfig) -> t
 def _read_delimited(
     text: str, path: Path, group: str, split: str | None, config: DataConfig
 ) -> RawTable:
-    delimiter = _sniff_delimiter(text.lstrip("\r\n").split("\n", 1)[0], path.suffix.lower())
+    # splitlines, not split("\n"): a file whose lines end in "\r" is one "line" otherwise
+    first = (text.lstrip("\r\n").splitlines() or [""])[0]
+    delimiter = _sniff_delimiter(first, path.suffix.lower())
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
     previous_end = 0

@@ -57,9 +57,7 @@ async def _load(base: str, payloads: Sequence[Any], requests: int, concurrency: 
         "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
         "statuses": statuses,
         # which payloads (by index) got anything but 200, and what
-        "non_200_payloads": {
-            i: sorted(set(s)) for i, s in enumerate(by_payload) if set(s) - {200}
-        },
+        "non_200_payloads": {i: sorted(set(s)) for i, s in enumerate(by_payload) if set(s) - {200}},
     }
 
 

@@ -72,13 +72,20 @@ class BenchConfig:
 
 
 def _split_spec(spec: str) -> tuple[str, str, bool]:
-    """``DIR[@OPTION[,OPTION]]`` -> (folder, precision, padded to max length)."""
-    path, _, options = spec.partition("@")
+    """``DIR[@OPTION[,OPTION]]`` -> (folder, precision, padded to max length).
+
+    The options follow the last ``@``, unless the whole spec is a folder (``runs/m@v2``).
+    """
+    path, _, options = spec.rpartition("@")
+    if not path or Path(spec).is_dir():
+        path, options = spec, ""
     precision, padded = "fp32", False
     for option in filter(None, options.split(",")):
         if option == "padded":
             padded = True
         elif option in PRECISIONS:
+            if precision != "fp32" and option != precision:
+                raise LahanError(f"--model '{spec}': two precisions ({precision}, {option})")
             precision = option
         else:
             raise LahanError(

@@ -201,6 +201,12 @@ def best_rows(results: dict[str, dict], within: float, count: int = BEST_ROWS) -
     return [r["id"] for r in close[:count]]
 
 
+def _failure_file(out: Path, row_id: str) -> Path:
+    """OUT/failures/<row>.txt, the row id made safe as a file name."""
+    safe = "".join(c if c.isalnum() or c in "+-_." else "_" for c in row_id).lstrip(".")
+    return out / FAILURES_DIR / f"{safe or 'row'}.txt"
+
+
 def run_sweep(cfg: SweepConfig, progress: bool = True) -> dict[str, dict]:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -229,8 +235,11 @@ def run_sweep(cfg: SweepConfig, progress: bool = True) -> dict[str, dict]:
                 # One broken row must not cost the others (a bug in a quantizer included):
                 # record it with its traceback, go on, retry it next time.
                 reason = " ".join(str(err).split())[:300]
-                trace = out / FAILURES_DIR / f"{row.id}.txt"
-                atomic_write_text(trace, traceback.format_exc())
+                trace = _failure_file(out, row.id)
+                try:
+                    atomic_write_text(trace, traceback.format_exc())
+                except OSError:  # a full disk must not stop the sweep over a log file
+                    trace = "not written"
                 result = {
                     "id": row.id,
                     "row": row.to_dict(),
@@ -238,6 +247,8 @@ def run_sweep(cfg: SweepConfig, progress: bool = True) -> dict[str, dict]:
                     "reason": f"{type(err).__name__}: {reason} (traceback: {trace})",
                     "fingerprint": fingerprint(cfg, row),
                 }
+            if result["status"] != "failed":  # an old traceback would mislead
+                _failure_file(out, row.id).unlink(missing_ok=True)
             append_result(out, result)
             done[row.id] = result
             status = result["status"]
