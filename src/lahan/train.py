@@ -26,6 +26,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import torch
@@ -39,6 +40,7 @@ from transformers import DataCollatorWithPadding, PreTrainedModel, PreTrainedTok
 from transformers.optimization import get_linear_schedule_with_warmup
 from transformers.utils import ModelOutput
 
+from lahan.checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
 from lahan.errors import LahanError
 from lahan.evaluate import compute_metrics, predict_logits
 
@@ -90,6 +92,7 @@ class TrainConfig:
     eval_batch_size: int = 64
     seed: int = 42
     progress: bool = True
+    checkpoint_every: int = 200  # optimizer steps between checkpoints (and at each epoch end)
 
     LR_PRETRAINED = 5e-5  # the usual fine-tuning rate for BERT-base checkpoints
     LR_SCRATCH = 5e-4  # small encoders trained from scratch need a larger step
@@ -115,6 +118,7 @@ class TrainConfig:
                 f"eval batch size must be >= 1, got {self.eval_batch_size}",
             ),
             (self.max_steps is None or self.max_steps >= 1, "--max-steps must be >= 1"),
+            (self.checkpoint_every >= 1, "--checkpoint-every must be >= 1"),
             (
                 self.precision in PRECISIONS,
                 f"--precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'",
@@ -347,10 +351,15 @@ def train(
     loss_fn: Loss = cross_entropy,
     plugins: Sequence[TrainPlugin] = (),
     accelerator: Accelerator | None = None,
+    checkpoint: Path | None = None,
+    resume: bool = False,
 ) -> TrainResult:
     """Train ``model`` in place; on return it holds the best weights by dev macro-F1.
 
     ``plugins`` (e.g. movement pruning) must already be installed on ``model``.
+    With ``checkpoint``, the run's whole state is written there every
+    ``config.checkpoint_every`` optimizer steps and at each epoch end; ``resume``
+    continues from it, and ends as the uninterrupted run would (same seed, same device).
     """
     accelerator = accelerator or make_accelerator(config)
     check_max_length(model, config.max_length)
@@ -400,8 +409,63 @@ def train(
     best_state: dict[str, torch.Tensor] | None = None
     epochs_without_gain = 0
     seen = 0
+    running = 0.0
+    first_epoch, skip, resumed = 1, 0, None
+    fingerprint = ""
+    if checkpoint is not None:
+        fingerprint = run_fingerprint(
+            {k: v for k, v in asdict(config).items() if k not in ("progress", "checkpoint_every")},
+            list(train_texts),
+            list(train_labels),
+            accelerator.unwrap_model(model),
+        )
+    if resume:
+        if checkpoint is None:
+            raise ValueError("resume needs a checkpoint folder")
+        resumed = load_checkpoint(
+            checkpoint,
+            model=accelerator.unwrap_model(model),
+            optimizer=optimizer,
+            scheduler=scheduler,
+            fingerprint=fingerprint,
+        )
+        loop = resumed.loop
+        result = TrainResult(**loop["result"])
+        best_state, epochs_without_gain = resumed.best_state, loop["epochs_without_gain"]
+        seen, running = loop["seen"], loop["running"]
+        first_epoch, skip = resumed.epoch, resumed.batch
+
+    def save(epoch: int, batch: int) -> None:
+        if accelerator.is_main_process:
+            loop = {
+                "result": result.to_dict(),
+                "epochs_without_gain": epochs_without_gain,
+                "seen": seen,
+                "running": running,
+            }
+            save_checkpoint(
+                checkpoint,
+                model=accelerator.unwrap_model(model),
+                optimizer=optimizer,
+                scheduler=scheduler,
+                tokenizer=tokenizer,
+                best_state=best_state,
+                epoch=epoch,
+                batch=batch,
+                loop=loop,
+                fingerprint=fingerprint,
+            )
+        accelerator.wait_for_everyone()
+
     started = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(first_epoch, config.epochs + 1):
+        # The RNG states go back where they were saved: before this epoch's batches are
+        # drawn (the DataLoader takes a seed from torch's RNG when iteration starts), or
+        # at the batch where a mid-epoch checkpoint was written.
+        if resumed is not None and skip == 0:
+            resumed.restore_rng()
+            resumed = None
+        sampler.passes = epoch - 1  # each epoch's order depends on its number only
         model.train()
         epoch_started = time.perf_counter()
         bar = tqdm(
@@ -411,8 +475,14 @@ def train(
             disable=None if config.progress and accelerator.is_local_main_process else True,
             leave=False,
         )
-        running = 0.0
+        if skip == 0:  # a run resumed mid-epoch keeps the loss average it had
+            running = 0.0
         for i, batch in enumerate(bar):
+            if i < skip:  # done before the checkpoint this run resumed from
+                continue
+            if resumed is not None:
+                resumed.restore_rng()
+                resumed = None
             # Gradient accumulation: sum the gradients of `group` micro-batches (the
             # last group of an epoch may be shorter), syncing processes only at its end.
             group_start = i - i % config.grad_accum
@@ -444,8 +514,14 @@ def train(
                 lr=f"{scheduler.get_last_lr()[0]:.2e}",
                 ex_s=f"{seen / (time.perf_counter() - started):.0f}",
             )
+            if sync and checkpoint is not None and result.steps % config.checkpoint_every == 0:
+                save(epoch, i + 1)
             if config.max_steps and result.steps >= config.max_steps:
                 break
+        if resumed is not None:  # the checkpoint was at this epoch's last batch
+            resumed.restore_rng()
+            resumed = None
+        skip = 0
         epoch_seconds = time.perf_counter() - epoch_started
 
         # Plug-ins set their state (e.g. masks) for the weights as they are now, so the
@@ -500,6 +576,8 @@ def train(
         if config.patience and epochs_without_gain >= config.patience:
             result.stopped_early = epoch < config.epochs
             break
+        if checkpoint is not None and epoch < config.epochs:
+            save(epoch + 1, 0)
 
     result.train_seconds = time.perf_counter() - started
     result.examples_per_second = seen / result.train_seconds if result.train_seconds else 0.0

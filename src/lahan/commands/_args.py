@@ -116,6 +116,22 @@ def add_train_arguments(
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def add_resume_arguments(parser: argparse.ArgumentParser) -> None:
+    """--checkpoint-every and --resume, for the commands that train."""
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=TrainConfig.checkpoint_every,
+        help="optimizer steps between checkpoints in OUT.checkpoint, written also at each "
+        f"epoch end and removed when the run finishes (default {TrainConfig.checkpoint_every})",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a killed run from OUT.checkpoint (same options as that run)",
+    )
+
+
 def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         epochs=args.epochs,
@@ -129,4 +145,5 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
         max_steps=args.max_steps,
         seed=args.seed,
         progress=not args.no_progress,
+        checkpoint_every=getattr(args, "checkpoint_every", TrainConfig.checkpoint_every),
     )

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from lahan.commands._args import add_train_arguments, train_config_from_args
+from lahan.commands._args import (
+    add_resume_arguments,
+    add_train_arguments,
+    train_config_from_args,
+)
 from lahan.commands._compress_args import (
     STUDENT_HELP,
     add_distill_arguments,
@@ -56,6 +60,7 @@ def register(subparsers) -> None:
     add_distill_arguments(p)
     add_trim_arguments(p)
     add_train_arguments(p, DEFAULTS)
+    add_resume_arguments(p)
     add_output_arguments(p, "compressed model")
     p.set_defaults(func=run)
 
@@ -73,5 +78,6 @@ def run(args: argparse.Namespace) -> int:
         student=args.student,
         trim=trim_config_from_args(args),
         relabel=args.relabel,
+        resume=args.resume,
     )
     return run_and_print(config, made_by="compress")

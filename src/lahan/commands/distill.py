@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from lahan.commands._args import add_train_arguments, train_config_from_args
+from lahan.commands._args import (
+    add_resume_arguments,
+    add_train_arguments,
+    train_config_from_args,
+)
 from lahan.commands._compress_args import (
     STUDENT_HELP,
     add_distill_arguments,
@@ -46,6 +50,7 @@ def register(subparsers) -> None:
     add_data_arguments(p)
     add_distill_arguments(p)
     add_train_arguments(p, DEFAULTS)
+    add_resume_arguments(p)
     add_output_arguments(p, "student")
     p.set_defaults(func=run)
 
@@ -61,5 +66,6 @@ def run(args: argparse.Namespace) -> int:
         distill=distill_config_from_args(args),
         student=args.student,
         relabel=args.relabel,
+        resume=args.resume,
     )
     return run_and_print(config, made_by="distill")

@@ -6,6 +6,7 @@ import argparse
 
 from lahan.commands._args import (
     add_model_arguments,
+    add_resume_arguments,
     add_train_arguments,
     model_config_from_args,
     train_config_from_args,
@@ -18,6 +19,8 @@ examples:
   lahan finetune --model l3cube-pune/marathi-bert-v2 --data news.csv --epochs 3 --out runs/mb
   # several processes (CPU: gloo; GPUs: one per process), same loop, same results:
   torchrun --nproc_per_node 2 -m lahan finetune --model preset:tiny --data demo --out runs/ddp
+  # killed? the same command with --resume continues from OUT.checkpoint:
+  lahan finetune --model preset:small --data ../shared/data/mahanews --out runs/teacher --resume
 """
 
 
@@ -34,6 +37,7 @@ def register(subparsers) -> None:
     add_data_arguments(p)
     add_train_arguments(p)
     p.add_argument("--out", required=True, help="folder to write the trained model to")
+    add_resume_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -48,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         model_config_from_args(args),
         train_config_from_args(args),
         args.out,
+        resume=args.resume,
     )
     if not PartialState().is_main_process:
         return 0  # under several processes, only the first one reports

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from lahan.commands._args import add_train_arguments, train_config_from_args
+from lahan.commands._args import (
+    add_resume_arguments,
+    add_train_arguments,
+    train_config_from_args,
+)
 from lahan.commands._compress_args import (
     add_output_arguments,
     add_prune_arguments,
@@ -44,6 +48,7 @@ def register(subparsers) -> None:
     add_prune_arguments(p, "--sparsity")
     add_trim_arguments(p)
     add_train_arguments(p, DEFAULTS)
+    add_resume_arguments(p)
     add_output_arguments(p, "pruned model")
     p.set_defaults(func=run)
 
@@ -59,5 +64,6 @@ def run(args: argparse.Namespace) -> int:
         prune=prune_config_from_args(args, args.sparsity),
         trim=trim_config_from_args(args),
         relabel=args.relabel,
+        resume=args.resume,
     )
     return run_and_print(config, made_by="prune")

@@ -13,11 +13,13 @@ in the same run -> save one model folder (with ``result.json`` inside).
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from accelerate import Accelerator
 
+from lahan.checkpoint import check_resume
 from lahan.data import DataConfig, load_dataset
 from lahan.deploy.variants import variant_report
 from lahan.distill import DistillConfig, Distiller, Student, make_student, teacher_outputs
@@ -67,6 +69,7 @@ class CompressConfig:
     trim: TrimConfig = field(default_factory=TrimConfig)
     relabel: bool = False
     latency: LatencyConfig = field(default_factory=LatencyConfig)
+    resume: bool = False  # continue a killed run from OUT.checkpoint
 
     def __post_init__(self) -> None:
         if self.student is not None and self.distill is None:
@@ -186,6 +189,7 @@ def run_compress(cfg: CompressConfig, made_by: str = "compress") -> dict:
     """
     out = Path(cfg.out)
     check_output_folder(out)
+    checkpoint = check_resume(out, cfg.resume)
     accelerator = make_accelerator(cfg.train)  # fails fast on an impossible precision
     device = accelerator.device
     precision = cfg.train.precision
@@ -256,6 +260,8 @@ def run_compress(cfg: CompressConfig, made_by: str = "compress") -> dict:
             loss_fn=loss_fn,
             plugins=plugins,
             accelerator=accelerator,
+            checkpoint=checkpoint,
+            resume=cfg.resume,
         )
         model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)
         if pruner is not None:
@@ -344,6 +350,7 @@ def run_compress(cfg: CompressConfig, made_by: str = "compress") -> dict:
 
     if accelerator.is_main_process:
         save_model(model, tokenizer, out, record, write_extra=write_extra)
+        shutil.rmtree(checkpoint, ignore_errors=True)  # the model is saved: no longer needed
     accelerator.wait_for_everyone()
     record["table"] = describe(sparsity) if sparsity else ""
     record["result"] = result_row(record) if "size_on_disk" in record else None

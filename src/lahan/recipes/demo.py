@@ -8,10 +8,12 @@ settings small enough to finish in well under a minute on two CPU cores.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from lahan.checkpoint import checkpoint_folder
 from lahan.data import DataConfig, load_dataset
 from lahan.distill import DistillConfig
 from lahan.evaluate import format_metrics_table
@@ -53,6 +55,8 @@ def run_demo(config: DemoConfig) -> dict:
     data_config = DataConfig(source=config.data)  # default split, so `lahan evaluate` matches
     dataset = load_dataset(data_config)
     teacher_dir, compressed_dir = out / "teacher", out / "compressed"
+    for folder in (teacher_dir, compressed_dir):  # a killed demo simply starts over
+        shutil.rmtree(checkpoint_folder(folder), ignore_errors=True)
     record = run_finetune(data_config, config.model, config.train, teacher_dir, dataset=dataset)
     # The demo keeps its teacher-output cache inside its own folder.
     distill = replace(config.distill, cache_dir=config.distill.cache_dir or str(out / "cache"))

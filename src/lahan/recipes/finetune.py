@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 from accelerate.utils import broadcast_object_list, set_seed
 from transformers import BertTokenizer
 
+from lahan.checkpoint import check_resume
 from lahan.data import DataConfig, Dataset, load_dataset
 from lahan.errors import LahanError
 from lahan.models import (
@@ -16,6 +18,7 @@ from lahan.models import (
     build_preset,
     config_dict,
     load_pretrained,
+    load_tokenizer,
     save_model,
     train_wordpiece,
     wordpiece_from_vocab,
@@ -73,21 +76,31 @@ def run_finetune(
     train_config: TrainConfig,
     out: str | Path,
     dataset: Dataset | None = None,
+    resume: bool = False,
 ) -> dict:
     """Train on ``train``, keep the best epoch by dev macro-F1, save to ``out``.
 
     Returns the record written to ``out/lahan.json`` (config, data, training, dev metrics).
     An existing lahan model folder at ``out`` is replaced only once the new one is whole.
+    The run checkpoints to ``OUT.checkpoint`` (removed at the end); ``resume`` continues
+    a killed run from there.
     """
     out = Path(out)
     check_output_folder(out)
+    checkpoint = check_resume(out, resume)
     accelerator = make_accelerator(train_config)  # fails fast on an impossible precision
     dataset = dataset or load_dataset(data_config)
     train_rows, dev_rows = dataset.split("train"), dataset.split("dev")
 
     set_seed(train_config.seed)  # the same initial weights for the same seed
     if model_config.is_preset:
-        tokenizer = _shared_tokenizer(accelerator, model_config, train_rows)
+        # resumed: the vocabulary the run started with (retraining could break ties
+        # differently and give other token ids)
+        tokenizer = (
+            load_tokenizer(str(checkpoint), flag="--resume")
+            if resume and (checkpoint / "state.json").exists()
+            else _shared_tokenizer(accelerator, model_config, train_rows)
+        )
         model, tokenizer = build_preset(
             model_config, dataset.labels, [r.text for r in train_rows], tokenizer
         )
@@ -108,6 +121,8 @@ def run_finetune(
         train_config,
         from_scratch=model_config.is_preset,
         accelerator=accelerator,
+        checkpoint=checkpoint,
+        resume=resume,
     )
     # The saved weights are fp32: score them without the training precision's autocast.
     model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)
@@ -130,5 +145,6 @@ def run_finetune(
             record,
             write_extra=lambda folder: write_report_files(dev_report, folder / "eval", "dev"),
         )
+        shutil.rmtree(checkpoint, ignore_errors=True)  # the model is saved: no longer needed
     accelerator.wait_for_everyone()
     return record

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from lahan.checkpoint import checkpoint_folder
 from lahan.data import DataConfig
 from lahan.distill import DistillConfig
 from lahan.errors import LahanError
@@ -69,14 +70,17 @@ def _model_dir(cfg: SweepConfig, row_id: str, rows: dict[str, Row]) -> str:
 
 
 def _train(cfg: SweepConfig, row: Row) -> dict:
+    out = Path(cfg.out) / "models" / row.id
     compress = CompressConfig(
         teacher=cfg.teacher,
         data=cfg.data,
-        out=str(Path(cfg.out) / "models" / row.id),
+        out=str(out),
         train=cfg.train,
         prune=PruneConfig(sparsity=row.prune, granularity=cfg.granularity) if row.prune else None,
         distill=DistillConfig(cache_dir=str(Path(cfg.out) / "cache")) if row.distill else None,
         student=row.student,
+        # a row killed while training continues from its checkpoint
+        resume=(checkpoint_folder(out) / "state.json").exists(),
     )
     with track_energy(cfg.country) as energy:
         record = run_compress(compress, made_by="sweep")
@@ -113,7 +117,9 @@ def fingerprint(cfg: SweepConfig, row: Row) -> str:
             "row": {k: v for k, v in row.to_dict().items() if (k, v) != ("padding", "dynamic")},
             "teacher": str(Path(cfg.teacher).resolve()),
             "data": asdict(cfg.data),
-            "train": asdict(cfg.train) | {"progress": None},
+            # how often checkpoints are written does not change a row's result
+            "train": {k: v for k, v in asdict(cfg.train).items() if k != "checkpoint_every"}
+            | {"progress": None},
             "granularity": cfg.granularity,
             "split": cfg.split,
         },

@@ -1,0 +1,176 @@
+"""Training checkpoints: what a killed run needs to continue exactly where it stopped.
+
+A checkpoint is one folder, written whole or not at all (``atomic_dir``):
+``state.safetensors`` holds every tensor (model state, the values of all parameters
+the optimizer updates, plug-ins' included, the optimizer's moments, the best epoch's
+weights, the torch RNG states) and ``state.json`` the rest (epoch and batch reached,
+the loop's counters and history, scheduler, Python and NumPy RNG states, and a
+fingerprint of the run's settings and data). The tokenizer is saved beside them, so a
+from-scratch run resumes with the exact vocabulary it started with. No pickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from lahan.errors import LahanError
+from lahan.io import atomic_dir, atomic_write_json
+
+TENSORS = "state.safetensors"
+META = "state.json"
+
+
+def checkpoint_folder(out: str | Path) -> Path:
+    """Where the checkpoint of a run writing ``out`` lives: beside it, ``OUT.checkpoint``."""
+    out = Path(out)
+    return out.with_name(out.name + ".checkpoint")
+
+
+def check_resume(out: Path, resume: bool) -> Path:
+    """The checkpoint folder of a run into ``out``, after refusing to overwrite an
+    unfinished run's checkpoint unless asked to resume it."""
+    folder = checkpoint_folder(out)
+    if not resume and (folder / META).exists():
+        raise LahanError(
+            f"'{folder}' holds the checkpoint of an unfinished run into '{out}': pass "
+            "--resume to continue it, or delete that folder to start over"
+        )
+    return folder
+
+
+def run_fingerprint(config: dict, texts: list[str], labels: list[int], model) -> str:
+    """What must not change between a run and its resumption."""
+    material = json.dumps(
+        {
+            "config": config,
+            "labels": labels,
+            "shapes": {k: list(v.shape) for k, v in model.state_dict().items()},
+        },
+        sort_keys=True,
+        default=str,
+    )
+    digest = hashlib.sha256(material.encode())
+    for text in texts:
+        digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class Resumed:
+    """A loaded checkpoint: where to continue, and the RNG states to put back there."""
+
+    epoch: int  # the epoch in progress (1-based)
+    batch: int  # batches of that epoch already done
+    loop: dict  # the loop's own counters (result, seen, running loss, patience)
+    best_state: dict[str, torch.Tensor] | None
+    rng: tuple[dict[str, torch.Tensor], dict]
+
+    def restore_rng(self) -> None:
+        tensors, meta = self.rng
+        torch.set_rng_state(tensors["rng.torch"])
+        cuda = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
+        if cuda and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(cuda)
+        version, state, gauss = meta["python_rng"]
+        random.setstate((version, tuple(state), gauss))
+        kind, keys, pos, has_gauss, cached = meta["numpy_rng"]
+        np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+
+
+def save_checkpoint(
+    folder: Path,
+    *,
+    model: torch.nn.Module,
+    optimizer,
+    scheduler,
+    tokenizer,
+    best_state: dict[str, torch.Tensor] | None,
+    epoch: int,
+    batch: int,
+    loop: dict,
+    fingerprint: str,
+) -> None:
+    # clone(): tied weights share storage, which safetensors refuses to save twice
+    tensors = {f"model.{k}": v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    tensors |= {f"param.{i}": p.detach().cpu().clone() for i, p in enumerate(params)}
+    state = optimizer.state_dict()
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, values in state["state"].items():
+        for key, value in values.items():
+            if torch.is_tensor(value):
+                tensors[f"optim.{index}.{key}"] = value.detach().cpu().clone()
+            else:
+                scalars.setdefault(str(index), {})[key] = value
+    for k, v in (best_state or {}).items():
+        tensors[f"best.{k}"] = v.detach().cpu().clone()
+    tensors["rng.torch"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng.cuda.{i}"] = s
+    version, python_state, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    meta = {
+        "epoch": epoch,
+        "batch": batch,
+        "loop": loop,
+        "fingerprint": fingerprint,
+        "has_best": best_state is not None,
+        "optimizer_groups": state["param_groups"],
+        "optimizer_scalars": scalars,
+        "scheduler": scheduler.state_dict(),
+        "python_rng": [version, list(python_state), gauss],
+        "numpy_rng": [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)],
+    }
+    with atomic_dir(folder) as tmp:
+        save_file(tensors, str(tmp / TENSORS))
+        tokenizer.save_pretrained(tmp)
+        atomic_write_json(tmp / META, meta)  # last: its presence marks a whole checkpoint
+
+
+def load_checkpoint(
+    folder: Path, *, model: torch.nn.Module, optimizer, scheduler, fingerprint: str
+) -> Resumed:
+    """Put the checkpoint's state into model, optimizer and scheduler; return the rest."""
+    if not (folder / META).is_file():
+        raise LahanError(
+            f"--resume: no checkpoint at '{folder}' (none was written yet, or it is "
+            "incomplete): run again without --resume"
+        )
+    try:
+        meta = json.loads((folder / META).read_text(encoding="utf-8"))
+        tensors = load_file(str(folder / TENSORS))
+    except (OSError, ValueError) as err:
+        raise LahanError(f"--resume: the checkpoint at '{folder}' is damaged ({err})") from err
+    if meta["fingerprint"] != fingerprint:
+        raise LahanError(
+            f"--resume: the checkpoint at '{folder}' belongs to a run with other settings, "
+            "data or model: pass the same options as that run, or delete the checkpoint"
+        )
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            p.copy_(tensors[f"param.{i}"])
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, index, name = key.split(".", 2)
+            state.setdefault(int(index), {})[name] = value
+    for index, values in meta["optimizer_scalars"].items():
+        state.setdefault(int(index), {}).update(values)
+    optimizer.load_state_dict({"state": state, "param_groups": meta["optimizer_groups"]})
+    scheduler.load_state_dict(meta["scheduler"])
+    best = None
+    if meta["has_best"]:
+        best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
+    return Resumed(meta["epoch"], meta["batch"], meta["loop"], best, (tensors, meta))

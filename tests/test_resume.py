@@ -1,0 +1,118 @@
+"""Kill a training run with SIGKILL at a random step, resume it, and get the same model.
+
+The uninterrupted run and the killed-then-resumed one must end with the same dev
+metrics, the same history and the same weights (CPU, fixed seed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from lahan.errors import LahanError
+
+COMMON = [
+    "--data-seed", "0", "--epochs", "5", "--batch-size", "16", "--max-length", "48",
+    "--lr", "1e-3", "--patience", "0", "--seed", "3", "--checkpoint-every", "4", "--no-progress",
+]  # fmt: skip
+COMMANDS = {
+    # a saved classifier as the starting point: no vocabulary to train
+    "finetune": lambda model: ["finetune", "--model", str(model)],
+    # the paper's best: movement pruning (scores, masks) + distillation (cached teacher)
+    "compress": lambda model: [
+        "compress",
+        "--teacher",
+        str(model),
+        "--prune",
+        "0.5",
+        "--granularity",
+        "heads",
+        "--distill",
+    ],  # fmt: skip
+}
+
+
+def _command(kind, model, data, out, *extra) -> list[str]:
+    return [
+        sys.executable, "-m", "lahan", *COMMANDS[kind](model), "--data", str(data),
+        "--out", str(out), *COMMON, *extra,
+    ]  # fmt: skip
+
+
+def _steps_in(checkpoint) -> int:
+    try:
+        return json.loads((checkpoint / "state.json").read_text())["loop"]["result"]["steps"]
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", list(COMMANDS))
+def test_a_run_killed_at_a_random_step_resumes_to_the_same_model(
+    kind, trained_tiny, demo_csv, tmp_path
+):
+    model = trained_tiny[0]
+
+    def command(out, *extra):
+        return _command(kind, model, demo_csv, out, *extra)
+
+    whole = tmp_path / "whole"
+    subprocess.run(command(whole), check=True, capture_output=True)
+    assert not (tmp_path / "whole.checkpoint").exists()  # removed once the model is saved
+    total = json.loads((whole / "lahan.json").read_text())["train"]["steps"]
+
+    kill_after = random.Random().randint(4, total - 8)  # printed on failure, to reproduce
+    out = tmp_path / "killed"
+    checkpoint = tmp_path / "killed.checkpoint"
+    run = subprocess.Popen(command(out), stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while _steps_in(checkpoint) < kill_after and run.poll() is None:
+        assert time.monotonic() < deadline, "the run made no progress"
+        time.sleep(0.02)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    assert not out.exists(), f"the run finished before the kill (kill_after={kill_after})"
+    killed_at = _steps_in(checkpoint)
+
+    again = subprocess.run(command(out), capture_output=True, text=True)
+    assert again.returncode != 0 and "--resume" in again.stderr  # not silently restarted
+    subprocess.run(command(out, "--resume"), check=True, capture_output=True)
+    a = json.loads((whole / "lahan.json").read_text())
+    b = json.loads((out / "lahan.json").read_text())
+    context = f"killed after step {killed_at} of {total}"
+    assert b["metrics"] == a["metrics"], context
+    drop = ("epoch_seconds",)
+    history = [
+        [{k: v for k, v in h.items() if k not in drop} for h in r["train"]["history"]]
+        for r in (a, b)
+    ]
+    assert history[0] == history[1], context
+    assert b["train"]["steps"] == total and b["train"]["best_epoch"] == a["train"]["best_epoch"]
+    wa, wb = load_file(str(whole / "model.safetensors")), load_file(str(out / "model.safetensors"))
+    assert all(torch.equal(wa[k], wb[k]) for k in wa), context
+    assert not checkpoint.exists()
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(trained_tiny, demo_csv, tmp_path):
+    from lahan.data import DataConfig
+    from lahan.models import ModelConfig
+    from lahan.recipes.finetune import run_finetune
+    from lahan.train import TrainConfig
+
+    with pytest.raises(LahanError, match="no checkpoint at"):
+        run_finetune(
+            DataConfig(source=str(demo_csv), seed=0),
+            ModelConfig(source=str(trained_tiny[0])),
+            TrainConfig(epochs=1, batch_size=16, max_length=48, progress=False),
+            tmp_path / "m",
+            resume=True,
+        )
