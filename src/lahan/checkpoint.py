@@ -1,8 +1,8 @@
 """Training checkpoints: what a killed run needs to continue exactly where it stopped.
 
 A checkpoint is one folder, written whole or not at all (``atomic_dir``):
-``state.safetensors`` holds every tensor (model state, the values of all parameters
-the optimizer updates, plug-ins' included, the optimizer's moments, the best epoch's
+``state.safetensors`` holds every tensor (model state, the values of the parameters the
+optimizer updates outside the model, e.g. a plug-in's, the optimizer's moments, the best epoch's
 weights, the torch RNG states) and ``state.json`` the rest (epoch and batch reached,
 the loop's counters and history, scheduler, Python and NumPy RNG states, and a
 fingerprint of the run's settings and data). The tokenizer is saved beside them, so a
@@ -101,8 +101,13 @@ def save_checkpoint(
 ) -> None:
     # clone(): tied weights share storage, which safetensors refuses to save twice
     tensors = {f"model.{k}": v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    # parameters the optimizer updates outside the model (a plug-in's, e.g. a distillation
+    # projection); the model's own are in its state dict already
+    own = {id(p) for p in model.parameters()}
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    tensors |= {f"param.{i}": p.detach().cpu().clone() for i, p in enumerate(params)}
+    tensors |= {
+        f"param.{i}": p.detach().cpu().clone() for i, p in enumerate(params) if id(p) not in own
+    }
     state = optimizer.state_dict()
     scalars: dict[str, dict[str, Any]] = {}
     for index, values in state["state"].items():
@@ -160,7 +165,8 @@ def load_checkpoint(
     params = [p for group in optimizer.param_groups for p in group["params"]]
     with torch.no_grad():
         for i, p in enumerate(params):
-            p.copy_(tensors[f"param.{i}"])
+            if f"param.{i}" in tensors:
+                p.copy_(tensors[f"param.{i}"])
     state: dict[int, dict[str, Any]] = {}
     for key, value in tensors.items():
         if key.startswith("optim."):
