@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,11 +37,31 @@ def checkpoint_folder(out: str | Path) -> Path:
     return out.with_name(out.name + ".checkpoint")
 
 
+def has_checkpoint(folder: Path) -> bool:
+    """Whether a whole checkpoint is at ``folder``. A kill between the two renames of
+    ``atomic_dir`` leaves the previous checkpoint as ``.NAME.old``: it is moved back."""
+    if (folder / META).is_file():
+        return True
+    old = folder.with_name(f".{folder.name}.old")
+    if (old / META).is_file() and not folder.exists():
+        os.replace(old, folder)
+        return True
+    return False
+
+
+def remove_checkpoint(folder: Path) -> None:
+    """Remove a finished run's checkpoint: its marker first, so that no half-removed
+    folder can pass for an unfinished run; then the folder and any swap leftovers."""
+    for candidate in (folder, folder.with_name(f".{folder.name}.old")):
+        (candidate / META).unlink(missing_ok=True)
+        shutil.rmtree(candidate, ignore_errors=True)
+
+
 def check_resume(out: Path, resume: bool) -> Path:
     """The checkpoint folder of a run into ``out``, after refusing to overwrite an
     unfinished run's checkpoint unless asked to resume it."""
     folder = checkpoint_folder(out)
-    if not resume and (folder / META).exists():
+    if not resume and has_checkpoint(folder):
         raise LahanError(
             f"'{folder}' holds the checkpoint of an unfinished run into '{out}': pass "
             "--resume to continue it, or delete that folder to start over"
@@ -77,9 +99,8 @@ class Resumed:
     def restore_rng(self) -> None:
         tensors, meta = self.rng
         torch.set_rng_state(tensors["rng.torch"])
-        cuda = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
-        if cuda and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(cuda)
+        if "rng.cuda" in tensors and torch.cuda.is_available():
+            torch.cuda.set_rng_state(tensors["rng.cuda"])
         version, state, gauss = meta["python_rng"]
         random.setstate((version, tuple(state), gauss))
         kind, keys, pos, has_gauss, cached = meta["numpy_rng"]
@@ -119,9 +140,8 @@ def save_checkpoint(
     for k, v in (best_state or {}).items():
         tensors[f"best.{k}"] = v.detach().cpu().clone()
     tensors["rng.torch"] = torch.get_rng_state()
-    if torch.cuda.is_available():
-        for i, s in enumerate(torch.cuda.get_rng_state_all()):
-            tensors[f"rng.cuda.{i}"] = s
+    if torch.cuda.is_available():  # this process's device only
+        tensors["rng.cuda"] = torch.cuda.get_rng_state()
     version, python_state, gauss = random.getstate()
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     meta = {
@@ -146,7 +166,7 @@ def load_checkpoint(
     folder: Path, *, model: torch.nn.Module, optimizer, scheduler, fingerprint: str
 ) -> Resumed:
     """Put the checkpoint's state into model, optimizer and scheduler; return the rest."""
-    if not (folder / META).is_file():
+    if not has_checkpoint(folder):
         raise LahanError(
             f"--resume: no checkpoint at '{folder}' (none was written yet, or it is "
             "incomplete): run again without --resume"
@@ -154,9 +174,13 @@ def load_checkpoint(
     try:
         meta = json.loads((folder / META).read_text(encoding="utf-8"))
         tensors = load_file(str(folder / TENSORS))
-    except (OSError, ValueError) as err:
-        raise LahanError(f"--resume: the checkpoint at '{folder}' is damaged ({err})") from err
-    if meta["fingerprint"] != fingerprint:
+        found = meta["fingerprint"]
+    except Exception as err:  # noqa: BLE001 - whatever is wrong, the checkpoint is damaged
+        raise LahanError(
+            f"--resume: the checkpoint at '{folder}' is damaged ({type(err).__name__}: "
+            f"{' '.join(str(err).split())[:120]}): delete it and start over"
+        ) from err
+    if found != fingerprint:
         raise LahanError(
             f"--resume: the checkpoint at '{folder}' belongs to a run with other settings, "
             "data or model: pass the same options as that run, or delete the checkpoint"

@@ -353,13 +353,15 @@ def train(
     accelerator: Accelerator | None = None,
     checkpoint: Path | None = None,
     resume: bool = False,
+    settings: dict | None = None,
 ) -> TrainResult:
     """Train ``model`` in place; on return it holds the best weights by dev macro-F1.
 
     ``plugins`` (e.g. movement pruning) must already be installed on ``model``.
     With ``checkpoint``, the run's whole state is written there every
     ``config.checkpoint_every`` optimizer steps and at each epoch end; ``resume``
-    continues from it, and ends as the uninterrupted run would (same seed, same device).
+    continues from it, and ends as the uninterrupted run would (same seed, same device,
+    one process). ``settings`` (the recipe's whole configuration) must match to resume.
     """
     accelerator = accelerator or make_accelerator(config)
     check_max_length(model, config.max_length)
@@ -414,7 +416,8 @@ def train(
     fingerprint = ""
     if checkpoint is not None:
         fingerprint = run_fingerprint(
-            {k: v for k, v in asdict(config).items() if k not in ("progress", "checkpoint_every")},
+            {k: v for k, v in asdict(config).items() if k not in ("progress", "checkpoint_every")}
+            | {"settings": settings},
             list(train_texts),
             list(train_labels),
             accelerator.unwrap_model(model),
@@ -422,6 +425,11 @@ def train(
     if resume:
         if checkpoint is None:
             raise ValueError("resume needs a checkpoint folder")
+        if accelerator.num_processes > 1:
+            raise LahanError(
+                "--resume continues single-process runs only (each process's RNG is not "
+                "saved yet): resume with one process, or start over"
+            )
         resumed = load_checkpoint(
             checkpoint,
             model=accelerator.unwrap_model(model),
@@ -434,6 +442,12 @@ def train(
         best_state, epochs_without_gain = resumed.best_state, loop["epochs_without_gain"]
         seen, running = loop["seen"], loop["running"]
         first_epoch, skip = resumed.epoch, resumed.batch
+        if accelerator.is_local_main_process:
+            print(
+                f"resuming from {checkpoint} at epoch {first_epoch}, batch {skip} "
+                f"(optimizer step {result.steps})",
+                file=sys.stderr,
+            )
 
     def save(epoch: int, batch: int) -> None:
         if accelerator.is_main_process:
@@ -442,6 +456,7 @@ def train(
                 "epochs_without_gain": epochs_without_gain,
                 "seen": seen,
                 "running": running,
+                "elapsed": time.perf_counter() - started,  # train time across resumptions
             }
             save_checkpoint(
                 checkpoint,
@@ -457,7 +472,7 @@ def train(
             )
         accelerator.wait_for_everyone()
 
-    started = time.perf_counter()
+    started = time.perf_counter() - (resumed.loop.get("elapsed", 0.0) if resumed else 0.0)
     for epoch in range(first_epoch, config.epochs + 1):
         # The RNG states go back where they were saved: before this epoch's batches are
         # drawn (the DataLoader takes a seed from torch's RNG when iteration starts), or
@@ -478,6 +493,8 @@ def train(
         if skip == 0:  # a run resumed mid-epoch keeps the loss average it had
             running = 0.0
         for i, batch in enumerate(bar):
+            if config.max_steps and result.steps >= config.max_steps:
+                break  # (checked first: a run resumed right at max_steps takes no more)
             if i < skip:  # done before the checkpoint this run resumed from
                 continue
             if resumed is not None:

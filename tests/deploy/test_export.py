@@ -1,5 +1,6 @@
 """ONNX export: logits match torch (pruned models too), and the folder runs without torch."""
 
+import csv
 import json
 import subprocess
 import sys
@@ -51,8 +52,14 @@ def test_int8_export_agrees_and_records_dev_deltas(trained_tiny, demo_csv, tmp_p
     manifest = json.loads((out / "lahan-onnx.json").read_text())
     assert manifest["model_file"] == "model.int8.onnx" and not (out / "model.onnx").exists()
     variant = manifest["variants"]["onnx_int8"]
-    assert variant["agreement_with_fp32"] >= 0.98
-    assert abs(variant["delta_accuracy_vs_fp32"]) <= 0.02
+    # the manifest's dev split has 50 texts (one flip = 2 points); the >= 98% agreement
+    # is checked on all 504 demo texts below
+    assert variant["agreement_with_fp32"] >= 0.96
+    assert abs(variant["delta_accuracy_vs_fp32"]) <= 0.04
+    texts = [row[0] for row in csv.reader(demo_csv.read_text(encoding="utf-8").splitlines())][1:]
+    int8 = OnnxPredictor(out).logits(texts).argmax(-1)
+    fp32 = TorchPredictor(trained_tiny[0]).logits(texts).argmax(-1)
+    assert (int8 == fp32).mean() >= 0.98
     assert manifest["variants"]["torch_fp32"]["agreement_with_fp32"] == 1.0
     assert "dev onnx_int8" in capsys.readouterr().out
 

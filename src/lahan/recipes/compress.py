@@ -13,13 +13,12 @@ in the same run -> save one model folder (with ``result.json`` inside).
 from __future__ import annotations
 
 import logging
-import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from accelerate import Accelerator
 
-from lahan.checkpoint import check_resume
+from lahan.checkpoint import check_resume, remove_checkpoint
 from lahan.data import DataConfig, load_dataset
 from lahan.deploy.variants import variant_report
 from lahan.distill import DistillConfig, Distiller, Student, make_student, teacher_outputs
@@ -262,6 +261,12 @@ def run_compress(cfg: CompressConfig, made_by: str = "compress") -> dict:
             accelerator=accelerator,
             checkpoint=checkpoint,
             resume=cfg.resume,
+            # everything that shapes the run, bar where it is written and how it is measured
+            settings={
+                k: v
+                for k, v in asdict(cfg).items()
+                if k not in ("out", "resume", "latency", "train")
+            },
         )
         model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)
         if pruner is not None:
@@ -350,7 +355,7 @@ def run_compress(cfg: CompressConfig, made_by: str = "compress") -> dict:
 
     if accelerator.is_main_process:
         save_model(model, tokenizer, out, record, write_extra=write_extra)
-        shutil.rmtree(checkpoint, ignore_errors=True)  # the model is saved: no longer needed
+        remove_checkpoint(checkpoint)  # the model is saved: no longer needed
     accelerator.wait_for_everyone()
     record["table"] = describe(sparsity) if sparsity else ""
     record["result"] = result_row(record) if "size_on_disk" in record else None

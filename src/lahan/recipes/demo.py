@@ -8,12 +8,11 @@ settings small enough to finish in well under a minute on two CPU cores.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from lahan.checkpoint import checkpoint_folder
+from lahan.checkpoint import checkpoint_folder, remove_checkpoint
 from lahan.data import DataConfig, load_dataset
 from lahan.distill import DistillConfig
 from lahan.evaluate import format_metrics_table
@@ -56,7 +55,7 @@ def run_demo(config: DemoConfig) -> dict:
     dataset = load_dataset(data_config)
     teacher_dir, compressed_dir = out / "teacher", out / "compressed"
     for folder in (teacher_dir, compressed_dir):  # a killed demo simply starts over
-        shutil.rmtree(checkpoint_folder(folder), ignore_errors=True)
+        remove_checkpoint(checkpoint_folder(folder))
     record = run_finetune(data_config, config.model, config.train, teacher_dir, dataset=dataset)
     # The demo keeps its teacher-output cache inside its own folder.
     distill = replace(config.distill, cache_dir=config.distill.cache_dir or str(out / "cache"))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 
 from accelerate.utils import broadcast_object_list, set_seed
 from transformers import BertTokenizer
 
-from lahan.checkpoint import check_resume
+from lahan.checkpoint import check_resume, has_checkpoint, remove_checkpoint
 from lahan.data import DataConfig, Dataset, load_dataset
 from lahan.errors import LahanError
 from lahan.models import (
@@ -98,7 +97,7 @@ def run_finetune(
         # differently and give other token ids)
         tokenizer = (
             load_tokenizer(str(checkpoint), flag="--resume")
-            if resume and (checkpoint / "state.json").exists()
+            if resume and has_checkpoint(checkpoint)
             else _shared_tokenizer(accelerator, model_config, train_rows)
         )
         model, tokenizer = build_preset(
@@ -123,6 +122,7 @@ def run_finetune(
         accelerator=accelerator,
         checkpoint=checkpoint,
         resume=resume,
+        settings=config_dict(data_config, model_config),
     )
     # The saved weights are fp32: score them without the training precision's autocast.
     model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)
@@ -145,6 +145,6 @@ def run_finetune(
             record,
             write_extra=lambda folder: write_report_files(dev_report, folder / "eval", "dev"),
         )
-        shutil.rmtree(checkpoint, ignore_errors=True)  # the model is saved: no longer needed
+        remove_checkpoint(checkpoint)  # the model is saved: no longer needed
     accelerator.wait_for_everyone()
     return record

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from lahan.checkpoint import checkpoint_folder
+from lahan.checkpoint import checkpoint_folder, has_checkpoint
 from lahan.data import DataConfig
 from lahan.distill import DistillConfig
 from lahan.errors import LahanError
@@ -80,7 +80,7 @@ def _train(cfg: SweepConfig, row: Row) -> dict:
         distill=DistillConfig(cache_dir=str(Path(cfg.out) / "cache")) if row.distill else None,
         student=row.student,
         # a row killed while training continues from its checkpoint
-        resume=(checkpoint_folder(out) / "state.json").exists(),
+        resume=has_checkpoint(checkpoint_folder(out)),
     )
     with track_energy(cfg.country) as energy:
         record = run_compress(compress, made_by="sweep")
