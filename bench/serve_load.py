@@ -13,21 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import subprocess
 import sys
-import time
-
-import httpx
 
 from lahan.data import DataConfig, load_dataset
-from lahan.deploy.loadtest import run_load
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from lahan.deploy.loadtest import run_load, serving
 
 
 def main() -> None:
@@ -41,45 +30,19 @@ def main() -> None:
     payloads = [{"texts": [text]} for text in texts]
     report = {}
     for model in args.model:
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "lahan",
-                "serve",
-                "--model",
-                model,
-                "--port",
-                str(port),
-                "--max-texts",
-                "64",
-            ],
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(600):
-                try:
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+        with serving(model, "--max-texts", "64") as base:
             run_load(base, payloads, 20, 4)  # warm-up
             report[model] = [
                 run_load(base, payloads, args.requests, int(c)) for c in args.concurrency.split(",")
             ]
-            for row in report[model]:
-                print(
-                    f"{model:<30} c={row['concurrency']:<3} {row['requests_per_s']:7.1f} req/s "
-                    f"p50 {row['p50_ms']:7.1f} ms  p95 {row['p95_ms']:7.1f} ms  "
-                    f"{row['statuses']}",
-                    file=sys.stderr,  # stdout holds the JSON alone
-                    flush=True,
-                )
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        for row in report[model]:
+            print(
+                f"{model:<30} c={row['concurrency']:<3} {row['requests_per_s']:7.1f} req/s "
+                f"p50 {row['p50_ms']:7.1f} ms  p95 {row['p95_ms']:7.1f} ms  "
+                f"{row['statuses']}",
+                file=sys.stderr,  # stdout holds the JSON alone
+                flush=True,
+            )
     print(json.dumps(report, indent=2))
 
 

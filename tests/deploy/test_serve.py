@@ -1,9 +1,6 @@
 """`lahan serve`: every error path through TestClient, micro-batching, and a real uvicorn."""
 
 import json
-import socket
-import subprocess
-import sys
 import threading
 import time
 
@@ -12,6 +9,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from lahan.deploy.loadtest import serving
 from lahan.deploy.predictor import TorchPredictor
 from lahan.deploy.serve import ServeConfig, create_app
 from lahan.errors import LahanError
@@ -134,46 +132,12 @@ def test_bad_limits_are_clear_errors():
         ServeConfig(max_texts=0)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_a_real_uvicorn_process(trained_tiny, tmp_path):
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lahan",
-            "serve",
-            "--model",
-            str(trained_tiny[0]),
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(300):  # up to 30 s to start
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"server did not start: {server.stderr.read() if server.poll() else ''}")
+    with serving(trained_tiny[0]) as base:
         r = httpx.post(f"{base}/predict", json={"texts": ["भारताने सामना जिंकला"]}, timeout=10)
         assert r.status_code == 200 and r.json()["predictions"][0]["label"]
         bad = httpx.post(f"{base}/predict", content=b"{", timeout=10)
         assert bad.status_code == 400
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 class PickyPredictor(SlowPredictor):
@@ -234,22 +198,6 @@ def test_a_real_server_under_bounded_load(trained_tiny):
     every good one 200, every bad one a 4xx."""
     from lahan.deploy.loadtest import run_load
 
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lahan",
-            "serve",
-            "--model",
-            str(trained_tiny[0]),
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     good = [{"texts": ["भारताने सामना जिंकला"]}, {"texts": ["पुणे शहरात पाऊस", "बाजार"]}]
     bad = [
         b"{",  # malformed JSON -> 400
@@ -258,22 +206,16 @@ def test_a_real_server_under_bounded_load(trained_tiny):
         {"texts": "not a list"},  # wrong shape -> 422
         {"texts": ["  "]},  # empty text -> 422
     ]
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(300):  # up to 30 s to start
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"server did not start: {server.stderr.read() if server.poll() else ''}")
+    with serving(trained_tiny[0]) as base:
         result = run_load(base, good * 3 + bad, requests=2000, concurrency=64)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
     assert result["answered"] == 2000
     assert not [s for s in result["statuses"] if s >= 500], result["statuses"]
     refused = result["non_200_payloads"]
     assert set(refused) == set(range(6, 6 + len(bad))), refused  # exactly the bad ones
     assert all(400 <= s < 500 for statuses in refused.values() for s in statuses), refused
+
+
+def test_a_server_that_cannot_start_is_a_clear_error(tmp_path):
+    with pytest.raises(LahanError, match="did not start: .*no model folder"):
+        with serving(tmp_path / "nowhere"):
+            pass

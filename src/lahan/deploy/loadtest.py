@@ -8,10 +8,16 @@ to test malformed input); payloads are sent in turn, cycling, ``requests`` times
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
+
+from lahan.errors import LahanError
 
 
 async def _load(base: str, payloads: Sequence[Any], requests: int, concurrency: int) -> dict:
@@ -64,3 +70,43 @@ async def _load(base: str, payloads: Sequence[Any], requests: int, concurrency: 
 def run_load(base: str, payloads: Sequence[Any], requests: int, concurrency: int) -> dict:
     """Send ``requests`` POST /predict requests, ``concurrency`` at a time; wait for all."""
     return asyncio.run(_load(base, payloads, requests, concurrency))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(model: str, *options: str, start_timeout: float = 60.0) -> Iterator[str]:
+    """Run `lahan serve --model MODEL` on a free loopback port until the block ends;
+    yields its base URL once /health answers (a LahanError if it never does)."""
+    import httpx
+
+    port = free_port()
+    command = [sys.executable, "-m", "lahan", "serve", "--model", str(model), "--port", str(port)]
+    # the server's log goes to a file: a pipe nobody reads would fill and stall it
+    log = tempfile.TemporaryFile(mode="w+")
+    server = subprocess.Popen([*command, *options], stdout=subprocess.DEVNULL, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                reason = log.read() if server.poll() is not None else "timed out"
+                raise LahanError(f"`lahan serve --model {model}` did not start: {reason[-300:]}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
