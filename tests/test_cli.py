@@ -94,6 +94,18 @@ def test_demo_runs_and_writes_report(tmp_path, capsys):
     assert "compressed test" in out
 
 
+def test_demo_never_overwrites_a_users_files(tmp_path, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("my notes")
+    (folder / "result.json").write_text('{"mine": true}')
+    rc = main(["demo", "--out", str(folder)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "lahan demo did not write" in err[0]
+    assert (folder / "result.json").read_text() == '{"mine": true}'
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt", "result.json"]
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

@@ -151,13 +151,44 @@ def test_truncated_weights_are_a_clear_error(tmp_path):
         load_model(folder)
 
 
-def test_pickle_only_folder_is_refused(tmp_path):
-    folder = _save_plain(tmp_path / "m", labels=["a", "b"])
-    weights = folder / "model.safetensors"
+def _as_bin_only(folder):
+    """The folder as most published classifiers are: pytorch_model.bin, no safetensors."""
     model = AutoModelForSequenceClassification.from_pretrained(folder)
     torch.save(model.state_dict(), folder / "pytorch_model.bin")
-    weights.unlink()
-    with pytest.raises(LahanError, match="safetensors only, never pickle"):
+    (folder / "model.safetensors").unlink()
+    return model
+
+
+def test_a_bin_only_folder_loads_through_the_restricted_loader(tmp_path, caplog):
+    folder = _save_plain(tmp_path / "m", labels=["a", "b"])
+    original = _as_bin_only(folder)
+    with caplog.at_level("WARNING", logger="lahan.models"):
+        loaded, tok, _ = load_model(folder)
+    assert any("restricted" in r.message and "weights_only" in r.message for r in caplog.records)
+    want, got = original.state_dict(), loaded.state_dict()
+    assert want.keys() == got.keys() and all(torch.equal(want[k], got[k]) for k in want)
+    # what lahan writes from it is safetensors
+    save_model(loaded, tok, tmp_path / "out", {"made_by": "test"})
+    assert (tmp_path / "out" / "model.safetensors").exists()
+    assert not list((tmp_path / "out").glob("*.bin"))
+
+
+class _Payload:
+    """An object a pickle could run code through: the restricted loader must refuse it."""
+
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+def test_a_bin_holding_objects_is_refused(tmp_path, capsys):
+    folder = _save_plain(tmp_path / "m", labels=["a", "b"])
+    state = _as_bin_only(folder).state_dict()
+    torch.save({**state, "extra": _Payload()}, folder / "pytorch_model.bin")
+    with pytest.raises(LahanError, match="objects other than tensors"):
+        load_model(folder)
+    assert "pwned" not in capsys.readouterr().out  # nothing was unpickled
+    (folder / "pytorch_model.bin").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(LahanError, match="could not be read as a PyTorch checkpoint"):
         load_model(folder)
 
 

@@ -35,8 +35,6 @@ def test_a_few_steps_lower_the_loss():
         epochs=8, batch_size=16, lr=1e-3, max_length=32, progress=False, patience=0
     )
     result = train(model, tok, texts, targets, texts[:32], targets[:32], config, from_scratch=True)
-    # 0.96-1.22 over repeated runs (from 2.20): the tokenizers WordPiece trainer breaks
-    # ties in a run-dependent order, so the vocabulary (and the path) varies a little.
     assert loss_now() < before * 0.65
     assert result.steps == 8 * 10 and len(result.history) == 8
     assert result.best_dev["macro_f1"] == max(h["dev_macro_f1"] for h in result.history)
@@ -201,3 +199,17 @@ def test_encodings_are_shared_between_loads_of_the_same_tokenizer(trained_tiny):
     assert max(shorter.lengths()) == 16
     other = encode(tokenizer, texts[:-1] + ["something else"], 32)
     assert other.encodings["input_ids"][-1] != first.encodings["input_ids"][-1]
+
+
+def test_a_log_file_gets_plain_progress_lines(monkeypatch, capsys):
+    """Progress bars show on a terminal only; stderr that is a file gets plain lines."""
+    import lahan.train as loop
+
+    texts, targets, labels = _tiny_task(64)
+    model, tok = build_preset(ModelConfig("preset:tiny", vocab_size=300), labels, texts)
+    monkeypatch.setattr(loop, "PLAIN_PROGRESS_SECONDS", 0.0)
+    config = TrainConfig(epochs=1, batch_size=16, max_length=32, patience=0)
+    train(model, tok, texts, targets, texts[:16], targets[:16], config, from_scratch=True)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "batch" in line]
+    assert lines and lines[-1].startswith("epoch 1/1: batch 4/4, loss ")
+    assert "examples/s" in lines[-1]

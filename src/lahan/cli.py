@@ -20,6 +20,13 @@ for _noisy in ("torchao", "torch.utils._pytree"):
 from lahan import __version__  # noqa: E402
 from lahan.commands import COMMAND_MODULES  # noqa: E402
 from lahan.errors import LahanError  # noqa: E402
+from lahan.threads import ENV, apply_threads, resolve_threads  # noqa: E402
+
+# Commands that compute with PyTorch or ONNX Runtime: they take --threads.
+COMPUTING = {
+    "demo", "pretrain", "finetune", "evaluate", "prune", "distill", "compress", "export",
+    "predict", "serve", "bench", "sweep",
+}  # fmt: skip
 
 EPILOG = """\
 examples:
@@ -44,6 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(subparsers)
+    for name, sub in subparsers.choices.items():
+        if name in COMPUTING and not any("--threads" in a.option_strings for a in sub._actions):
+            sub.add_argument(
+                "--threads",
+                type=int,
+                default=None,
+                help=f"CPU threads for PyTorch and ONNX Runtime (default: ${ENV}, else all "
+                "cores); fewer keeps a shared machine responsive",
+            )
     return parser
 
 
@@ -62,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if args.command in COMPUTING:
+            apply_threads(resolve_threads(getattr(args, "threads", None)))
         return int(args.func(args) or 0)
     except LahanError as err:
         print(f"lahan: error: {err}", file=sys.stderr)

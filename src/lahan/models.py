@@ -9,7 +9,8 @@ A model comes from one of three places:
 Whatever lahan saves is an ordinary Hugging Face folder (config.json,
 model.safetensors, tokenizer files) plus ``lahan.json``, which records how it was
 made: the command's config, the data fingerprint, metrics and library versions.
-Weights are read through safetensors only: never pickle.
+Weights are read from safetensors, or from a published ``pytorch_model.bin`` through
+PyTorch's restricted ``weights_only`` loader: never arbitrary unpickling.
 """
 
 from __future__ import annotations
@@ -24,9 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
-from tokenizers import Tokenizer, normalizers, pre_tokenizers
-from tokenizers.models import WordPiece
-from tokenizers.trainers import WordPieceTrainer
 from transformers import (
     AutoConfig,
     AutoModelForSequenceClassification,
@@ -43,6 +41,7 @@ from lahan import __version__
 from lahan.errors import LahanError
 from lahan.hub import hub_unreachable, looks_like_hub_id
 from lahan.io import atomic_dir, atomic_write_json
+from lahan.wordpiece import learn_vocab
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +68,7 @@ class ModelConfig:
     relabel: bool = False  # map dataset labels onto the model's labels by name
     tokenizer: str | None = None  # presets: reuse this tokenizer folder instead of training one
     new_head: bool = False  # replace a trained classification head by a fresh one
+    labels: tuple[str, ...] | None = None  # names of a placeholder-labelled model's outputs
 
     def __post_init__(self) -> None:
         if self.is_preset and self.preset_name not in PRESETS:
@@ -94,27 +94,51 @@ class ModelConfig:
 
 
 def train_wordpiece(texts: list[str], vocab_size: int) -> BertTokenizer:
-    """Train a cased WordPiece vocabulary on ``texts`` and wrap it as a BertTokenizer.
+    """Learn a cased WordPiece vocabulary on ``texts`` and wrap it as a BertTokenizer.
 
-    Lower-casing and accent stripping are off: stripping "accents" would delete
-    Devanagari vowel signs and the virama, which are combining marks.
+    Deterministic (``lahan.wordpiece``): the same texts and size give the same
+    vocabulary, token ids included, in every process and with any thread count.
     """
-    normalizer = normalizers.BertNormalizer(
-        clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False
-    )
-    tok = Tokenizer(WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizer
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = WordPieceTrainer(
-        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False
-    )
-    tok.train_from_iterator(texts, trainer=trainer)
-    return wordpiece_from_vocab(tok.get_vocab())
+    vocab = learn_vocab(texts, vocab_size, SPECIAL_TOKENS)
+    return wordpiece_from_vocab({token: i for i, token in enumerate(vocab)})
 
 
 def wordpiece_from_vocab(vocab: dict[str, int]) -> BertTokenizer:
     """A cased BERT WordPiece tokenizer over ``vocab`` (token -> id)."""
     return BertTokenizer(vocab=vocab, do_lower_case=False, strip_accents=False)
+
+
+def preset_tokenizer(
+    config: ModelConfig,
+    train_texts: list[str],
+    tokenizer: PreTrainedTokenizerBase | None = None,
+) -> PreTrainedTokenizerBase:
+    """``tokenizer`` if given, else the folder ``config.tokenizer``, else a WordPiece
+    vocabulary trained on ``train_texts``."""
+    if tokenizer is None and config.tokenizer:
+        tokenizer = load_tokenizer(config.tokenizer, flag="--tokenizer")
+    if tokenizer is None:
+        tokenizer = train_wordpiece(train_texts, config.vocab_size)
+    return tokenizer
+
+
+def preset_bert_config(
+    config: ModelConfig, tokenizer: PreTrainedTokenizerBase, **extra
+) -> BertConfig:
+    """The BertConfig of a preset shape over ``tokenizer``'s vocabulary."""
+    layers, hidden, heads, intermediate = PRESETS[config.preset_name]
+    return BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=intermediate,
+        max_position_embeddings=config.max_position,
+        hidden_dropout_prob=config.dropout,
+        attention_probs_dropout_prob=config.dropout,
+        pad_token_id=tokenizer.pad_token_id,
+        **extra,
+    )
 
 
 def build_preset(
@@ -126,26 +150,12 @@ def build_preset(
     """A randomly initialised BERT classifier of a preset shape.
 
     Its tokenizer is ``tokenizer`` if given, else the folder ``config.tokenizer``,
-    else a WordPiece vocabulary trained on ``train_texts``. Note: the WordPiece
-    trainer of ``tokenizers`` breaks ties between equally frequent merges in a
-    run-dependent order, so two trainings on the same texts can differ in a few
-    rare tokens; pass a tokenizer folder for bit-exact reruns.
+    else a WordPiece vocabulary trained on ``train_texts`` (deterministically).
     """
-    layers, hidden, heads, intermediate = PRESETS[config.preset_name]
-    if tokenizer is None and config.tokenizer:
-        tokenizer = load_tokenizer(config.tokenizer, flag="--tokenizer")
-    if tokenizer is None:
-        tokenizer = train_wordpiece(train_texts, config.vocab_size)
-    bert_config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        intermediate_size=intermediate,
-        max_position_embeddings=config.max_position,
-        hidden_dropout_prob=config.dropout,
-        attention_probs_dropout_prob=config.dropout,
-        pad_token_id=tokenizer.pad_token_id,
+    tokenizer = preset_tokenizer(config, train_texts, tokenizer)
+    bert_config = preset_bert_config(
+        config,
+        tokenizer,
         num_labels=len(labels),
         id2label=dict(enumerate(labels)),
         label2id={label: i for i, label in enumerate(labels)},
@@ -248,6 +258,67 @@ def load_tokenizer(source: str, flag: str = "--model") -> PreTrainedTokenizerBas
     return _from_pretrained_or_explain(AutoTokenizer.from_pretrained, source, flag)
 
 
+def read_label_names(labels: str | None = None, label_map: str | None = None) -> tuple | None:
+    """``--labels A,B,C`` (output order) or ``--label-map FILE`` (JSON list, JSON object
+    id -> name, or CSV/TSV lines ``id,name``) as a tuple of names in output order."""
+    if labels and label_map:
+        raise LahanError("give --labels or --label-map, not both")
+    if labels:
+        names = [x.strip() for x in labels.split(",")]
+    elif label_map:
+        path = Path(label_map)
+        if not path.is_file():
+            raise LahanError(f"--label-map '{path}': no such file")
+        text = path.read_text(encoding="utf-8-sig")
+        try:
+            data = json.loads(text) if path.suffix.lower() == ".json" else None
+        except json.JSONDecodeError as err:
+            raise LahanError(f"--label-map '{path}' is not valid JSON ({err})") from err
+        if data is None:  # CSV/TSV: id,name per line (a header line is skipped)
+            rows = [
+                re.split(r"[,\t]", line, maxsplit=1) for line in text.splitlines() if line.strip()
+            ]
+            data = {
+                r[0].strip(): r[1].strip() for r in rows if len(r) == 2 and r[0].strip().isdigit()
+            }
+        if isinstance(data, dict):
+            try:
+                ids = sorted(int(k) for k in data)
+            except ValueError as err:
+                raise LahanError(f"--label-map '{path}': keys must be output ids 0..N-1") from err
+            if ids != list(range(len(ids))):
+                raise LahanError(f"--label-map '{path}': ids must be 0..{len(ids) - 1}, got {ids}")
+            names = [str(data[str(i)] if str(i) in data else data[i]) for i in ids]
+        elif isinstance(data, list):
+            names = [str(x) for x in data]
+        else:
+            raise LahanError(f"--label-map '{path}': give a JSON list or object, or id,name lines")
+    else:
+        return None
+    names = [x.strip() for x in names]
+    if not names or any(not x for x in names) or len(set(names)) != len(names):
+        raise LahanError(f"label names must be non-empty and distinct, got {names}")
+    return tuple(names)
+
+
+def apply_label_names(source: str, id2label: dict[int, str], names: tuple | None) -> dict:
+    """The id2label to use: the model's own, or ``names`` for a placeholder-labelled one."""
+    if names is None:
+        return id2label
+    if not _generic_labels(id2label):
+        have = ", ".join(id2label[i] for i in sorted(id2label))
+        raise LahanError(
+            f"'{source}' already names its outputs ({have}): --labels / --label-map are for "
+            "models with placeholder labels (LABEL_0, ...)"
+        )
+    if len(names) != len(id2label):
+        raise LahanError(
+            f"--labels gives {len(names)} names but '{source}' has {len(id2label)} outputs: "
+            "give one name per output, in output order"
+        )
+    return dict(enumerate(names))
+
+
 def _reset_classifier(model: PreTrainedModel) -> None:
     """Re-initialise the classification head's Linear layers (a really new head)."""
     head = getattr(model, "classifier", None) or getattr(model, "score", None)
@@ -275,12 +346,15 @@ def load_pretrained(
     (LABEL_0, ...) is refused, since nothing says which output is which class.
     """
     source = config.source
-    if Path(source).is_dir():
-        check_model_folder(source)
+    weights = weight_options(source)
     hf_config = _from_pretrained_or_explain(AutoConfig.from_pretrained, source)
     archs = hf_config.architectures or []
     is_classifier = any(a.endswith("ForSequenceClassification") for a in archs)
     id2label = {int(k): v for k, v in (hf_config.id2label or {}).items()}
+    named = {}
+    if config.labels is not None and is_classifier and not config.new_head:
+        id2label = apply_label_names(source, id2label, config.labels)
+        named = {"id2label": id2label, "label2id": {v: k for k, v in id2label.items()}}
     new_labels = {
         "num_labels": len(labels),
         "id2label": dict(enumerate(labels)),
@@ -291,13 +365,13 @@ def load_pretrained(
             raise LahanError(
                 f"'{source}' is a trained classifier whose labels are placeholders "
                 f"({', '.join(id2label[i] for i in sorted(id2label))}): nothing says which "
-                "output is which class. Set id2label in its config.json, or pass --new-head "
-                "to train a new head"
+                "output is which class. Name them with --labels A,B,... (output order) or "
+                "--label-map FILE, or pass --new-head to train a new head"
             )
         model_labels = [id2label[i] for i in sorted(id2label)]
         label_map = resolve_label_map(model_labels, labels, config.relabel)
         model = _from_pretrained_or_explain(
-            AutoModelForSequenceClassification.from_pretrained, source, use_safetensors=True
+            AutoModelForSequenceClassification.from_pretrained, source, **weights, **named
         )
     else:
         log.warning(
@@ -306,8 +380,8 @@ def load_pretrained(
         model = _from_pretrained_or_explain(
             AutoModelForSequenceClassification.from_pretrained,
             source,
-            use_safetensors=True,
             ignore_mismatched_sizes=True,
+            **weights,
             **new_labels,
         )
         if is_classifier:
@@ -317,45 +391,106 @@ def load_pretrained(
     return model, tokenizer, label_map
 
 
-def check_model_folder(path: str | Path) -> None:
-    """Refuse folders that are not whole model folders, with a clear reason."""
+PICKLED_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
+def check_model_folder(path: str | Path) -> str:
+    """Refuse folders that are not whole model folders, with a clear reason.
+
+    Returns the weights' format: "safetensors", or "bin" for a published checkpoint that
+    has only ``pytorch_model*.bin`` files. Those are read only through PyTorch's
+    restricted loader (``weights_only``: tensors and plain containers, no arbitrary
+    objects); one that it refuses is refused here, with the reason.
+    """
     path = Path(path)
     if not (path / "config.json").is_file():
         raise LahanError(f"'{path}' has no config.json: it is not a model folder (or not complete)")
-    if not any(path.glob("*.safetensors")):
-        pickles = [p.name for p in path.glob("*.bin")] + [p.name for p in path.glob("*.pt")]
+    if any(path.glob("*.safetensors")):
+        return "safetensors"
+    bins = sorted(path.glob("pytorch_model*.bin"))
+    if not bins:
+        others = [p.name for p in path.glob("*.bin")] + [p.name for p in path.glob("*.pt")]
         hint = (
-            f" (it has {', '.join(pickles)}: lahan loads safetensors only, never pickle; "
-            "convert it with `model.save_pretrained(dir, safe_serialization=True)`)"
-            if pickles
+            f" (it has {', '.join(others)}, which is not a transformers checkpoint name: "
+            "save the model with `model.save_pretrained(dir)`)"
+            if others
             else ""
         )
-        raise LahanError(f"'{path}' has no .safetensors weights{hint}")
+        raise LahanError(f"'{path}' has no weights (model.safetensors or pytorch_model.bin){hint}")
+    for file in bins:
+        _check_restricted_pickle(file)
+    return "bin"
 
 
-def load_model(path: str | Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, dict]:
+def _check_restricted_pickle(file: Path) -> None:
+    """Open a ``.bin`` with ``torch.load(weights_only=True)`` (memory-mapped where the
+    format allows), so that a pickle holding anything but tensors gets one clear line."""
+    import pickle
+
+    try:
+        try:
+            torch.load(file, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as err:
+            if "mmap" not in str(err):
+                raise
+            torch.load(file, map_location="cpu", weights_only=True)  # legacy (non-zip) format
+    except pickle.UnpicklingError as err:
+        reason = " ".join(str(err).split())[:160]
+        raise LahanError(
+            f"'{file}' holds objects other than tensors, which PyTorch's restricted loader "
+            f"refuses ({reason}): lahan never unpickles arbitrary objects. Where you trust the "
+            "file, convert it: load it and `save_pretrained(dir)` (writes model.safetensors)"
+        ) from err
+    except Exception as err:  # noqa: BLE001 - a truncated or damaged file
+        raise LahanError(
+            f"'{file}' could not be read as a PyTorch checkpoint ({type(err).__name__}: "
+            f"{' '.join(str(err).split())[:160]}): the file is damaged or incomplete"
+        ) from err
+
+
+def weight_options(source: str) -> dict:
+    """``from_pretrained`` options that read safetensors, or ``.bin`` through the
+    restricted loader only (folders are checked first; see check_model_folder)."""
+    if Path(source).is_dir():
+        if check_model_folder(source) == "bin":
+            log.warning(
+                "'%s' has pytorch_model.bin only: reading it with PyTorch's restricted "
+                "loader (weights_only); lahan writes its outputs as safetensors",
+                source,
+            )
+            return {"use_safetensors": False, "weights_only": True}
+        return {"use_safetensors": True}
+    # a hub id: safetensors where the repository has them, else .bin, restricted
+    return {"weights_only": True}
+
+
+def load_model(
+    path: str | Path, labels: tuple | None = None
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, dict]:
     """Load a saved classifier for inference: model (eval mode), tokenizer, record.
 
     ``path`` is a model folder, or a hub id of a trained classifier (record: empty).
+    ``labels`` names the outputs of a classifier whose labels are placeholders.
     """
     source, path = str(path), Path(path)
     if not path.exists() and looks_like_hub_id(source):
-        return _load_hub_classifier(source)
+        return _load_hub_classifier(source, labels)
     if not path.exists():
         raise LahanError(f"no model folder '{path}': pass the --out folder of finetune")
     if not path.is_dir():
         raise LahanError(f"--model '{path}' is a file: pass the model folder")
-    check_model_folder(path)
+    weights = weight_options(str(path))
     record = read_record(path)
     tokenizer = load_tokenizer(str(path))
     model, loading = _from_pretrained_or_explain(
         AutoModelForSequenceClassification.from_pretrained,
         str(path),
-        use_safetensors=True,
+        **weights,
         output_loading_info=True,
         ignore_mismatched_sizes=True,  # reported below, with names and shapes, then refused
     )
     _check_weights_match(path, loading)
+    _name_outputs(model, source, labels)
     recorded = record.get("labels")
     if recorded is not None and recorded != model_labels(model):
         raise LahanError(
@@ -399,16 +534,30 @@ def _check_weights_match(path: Path, loading: dict) -> None:
         )
 
 
-def _load_hub_classifier(source: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, dict]:
-    model = _from_pretrained_or_explain(
-        AutoModelForSequenceClassification.from_pretrained, source, use_safetensors=True
+def _name_outputs(model: PreTrainedModel, source: str, labels: tuple | None) -> None:
+    """Give a placeholder-labelled classifier the names ``labels`` (kept when it is saved)."""
+    if labels is None:
+        return
+    id2label = apply_label_names(
+        source, {int(k): v for k, v in model.config.id2label.items()}, labels
     )
+    model.config.id2label = id2label
+    model.config.label2id = {v: k for k, v in id2label.items()}
+
+
+def _load_hub_classifier(
+    source: str, labels: tuple | None = None
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, dict]:
+    model = _from_pretrained_or_explain(
+        AutoModelForSequenceClassification.from_pretrained, source, **weight_options(source)
+    )
+    _name_outputs(model, source, labels)
     id2label = {int(k): v for k, v in (model.config.id2label or {}).items()}
     if _generic_labels(id2label):
         raise LahanError(
             f"'{source}' has placeholder labels ({', '.join(map(str, id2label.values()))}): "
-            "nothing says which output is which class; download it and set id2label in "
-            "its config.json"
+            "nothing says which output is which class: name them with --labels A,B,... "
+            "(output order) or --label-map FILE"
         )
     tokenizer = load_tokenizer(source)
     model.eval()

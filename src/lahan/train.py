@@ -11,7 +11,13 @@ where ``outputs`` is the model's output (``.logits``, and ``.hidden_states`` /
 ``.attentions`` when the loss asks for them through a ``model_kwargs`` attribute)
 and ``batch`` holds ``labels`` and ``example_index`` (row of each example in the
 training texts). Cross-entropy is the default; distillation plugs in here and
-pruning through ``plugins``, rather than copying this loop.
+pruning through ``plugins``, rather than copying this loop. A loss that lists batch
+entries in ``model_inputs`` gets them passed to the model too (masked-language-model
+pretraining hands the model its ``labels``).
+
+What is trained on and how epochs are judged are plug-ins as well: ``train_set`` +
+``collate`` replace the tokenised texts (pretraining feeds packed, masked sequences),
+and an ``Evaluator`` replaces dev accuracy / macro-F1 (pretraining: held-out MLM loss).
 """
 
 from __future__ import annotations
@@ -71,7 +77,52 @@ class TrainPlugin(Protocol):
     def selectable(self, step: int, total_steps: int) -> bool: ...
 
 
+class Evaluator(Protocol):
+    """Scores the model at each epoch end; the best epoch by ``select_on`` is kept.
+
+    ``__call__(model, autocast)`` returns scalar metrics; ``select_on`` names the one
+    to maximise; ``history_keys`` the ones kept per epoch (as ``dev_<key>``);
+    ``describe(metrics)`` the epoch line's words.
+    """
+
+    select_on: str
+    history_keys: tuple[str, ...]
+
+    def __call__(self, model: PreTrainedModel, autocast: Callable) -> dict: ...
+
+    def describe(self, metrics: dict) -> str: ...
+
+
+class ClassifierDev:
+    """The default evaluator: dev accuracy and macro-F1, best epoch by macro-F1."""
+
+    select_on = "macro_f1"
+    history_keys = ("accuracy", "macro_f1")
+
+    def __init__(self, tokenizer, texts, labels, num_labels: int, config: TrainConfig):
+        self.tokenizer, self.texts, self.labels = tokenizer, texts, list(labels)
+        self.label_ids = list(range(num_labels))
+        self.batch_size, self.max_length = config.eval_batch_size, config.max_length
+
+    def __call__(self, model: PreTrainedModel, autocast: Callable) -> dict:
+        logits = predict_logits(
+            model, self.tokenizer, self.texts, self.batch_size, self.max_length, autocast=autocast
+        )
+        return compute_metrics(self.labels, logits.argmax(-1).tolist(), self.label_ids)
+
+    def describe(self, metrics: dict) -> str:
+        return f"dev accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}"
+
+
 PRECISIONS = ("no", "fp16", "bf16")
+PLAIN_PROGRESS_SECONDS = 60.0  # progress lines when stderr is a log file, not a terminal
+
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 @dataclass
@@ -354,8 +405,12 @@ def train(
     checkpoint: Path | None = None,
     resume: bool = False,
     settings: dict | None = None,
+    train_set: torch.utils.data.Dataset | None = None,
+    collate: Callable | None = None,
+    evaluator: Evaluator | None = None,
 ) -> TrainResult:
-    """Train ``model`` in place; on return it holds the best weights by dev macro-F1.
+    """Train ``model`` in place; on return it holds the best weights by dev macro-F1
+    (or by ``evaluator.select_on``).
 
     ``plugins`` (e.g. movement pruning) must already be installed on ``model``.
     With ``checkpoint``, the run's whole state is written there every
@@ -367,11 +422,15 @@ def train(
     check_max_length(model, config.max_length)
     # Same seed per process for the data order; dropout masks differ across processes.
     set_seed(config.seed, device_specific=True)
-    labels = list(range(model.config.num_labels))
+    evaluator = evaluator or ClassifierDev(
+        tokenizer, dev_texts, dev_labels, model.config.num_labels, config
+    )
 
     # Data: tokenise once; pad each batch to its own longest text (dynamic padding).
     # Each process takes its slice of every global batch (see ShuffledBatches).
-    train_set = encode(tokenizer, train_texts, config.max_length, train_labels)
+    if train_set is None:
+        train_set = encode(tokenizer, train_texts, config.max_length, train_labels)
+        collate = DataCollatorWithPadding(tokenizer, return_tensors="pt")
     sampler = ShuffledBatches(
         train_set.lengths(),
         config.batch_size,
@@ -380,8 +439,10 @@ def train(
         accelerator.num_processes,
         accelerator.process_index,
     )
-    collate = DataCollatorWithPadding(tokenizer, return_tensors="pt")
-    loader = DataLoader(train_set, batch_sampler=sampler, collate_fn=collate)
+    # Batches are collated in the loop, not by the DataLoader: a resumed run skips the
+    # batches done before its checkpoint without collating them, and restores the RNG
+    # before collating the next one (pretraining's masking draws random numbers there).
+    loader = DataLoader(train_set, batch_sampler=sampler, collate_fn=list)
 
     # Optimiser: AdamW, no decay on biases and LayerNorm; warm-up then linear decay.
     # Plug-ins bring their own groups (pruning scores: own lr, no decay).
@@ -407,7 +468,8 @@ def train(
     )
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
 
-    result = TrainResult(best_epoch=0, best_dev={"macro_f1": -1.0})
+    result = TrainResult(best_epoch=0, best_dev={})
+    to_model = getattr(loss_fn, "model_inputs", ())  # batch entries the model itself takes
     best_state: dict[str, torch.Tensor] | None = None
     epochs_without_gain = 0
     seen = 0
@@ -492,7 +554,10 @@ def train(
         )
         if skip == 0:  # a run resumed mid-epoch keeps the loss average it had
             running = 0.0
-        for i, batch in enumerate(bar):
+        # tqdm draws bars on a terminal only; a log file gets a plain line now and then
+        plain = config.progress and accelerator.is_local_main_process and not _stderr_is_tty()
+        last_line = time.perf_counter()
+        for i, examples in enumerate(bar):
             if config.max_steps and result.steps >= config.max_steps:
                 break  # (checked first: a run resumed right at max_steps takes no more)
             if i < skip:  # done before the checkpoint this run resumed from
@@ -505,11 +570,13 @@ def train(
             group_start = i - i % config.grad_accum
             group = min(config.grad_accum, len(loader) - group_start)
             sync = i + 1 == group_start + group
-            batch = batch.to(accelerator.device)
+            batch = collate(examples).to(accelerator.device)
             for plugin in plugins:
                 plugin.on_step(result.steps, total_steps)
             with contextlib.nullcontext() if sync else accelerator.no_sync(model):
-                inputs = {k: v for k, v in batch.items() if k not in NOT_MODEL_INPUTS}
+                inputs = {
+                    k: v for k, v in batch.items() if k not in NOT_MODEL_INPUTS or k in to_model
+                }
                 # prepare() wrapped forward in autocast
                 outputs = model(**inputs, **getattr(loss_fn, "model_kwargs", {}))
                 loss = loss_fn(outputs, batch)
@@ -531,6 +598,14 @@ def train(
                 lr=f"{scheduler.get_last_lr()[0]:.2e}",
                 ex_s=f"{seen / (time.perf_counter() - started):.0f}",
             )
+            if plain and time.perf_counter() - last_line >= PLAIN_PROGRESS_SECONDS:
+                last_line = time.perf_counter()
+                print(
+                    f"epoch {epoch}/{config.epochs}: batch {i + 1}/{len(loader)}, "
+                    f"loss {running:.4f}, {seen / (last_line - started):.0f} examples/s",
+                    file=sys.stderr,
+                    flush=True,
+                )
             if sync and checkpoint is not None and result.steps % config.checkpoint_every == 0:
                 save(epoch, i + 1)
             if config.max_steps and result.steps >= config.max_steps:
@@ -547,39 +622,25 @@ def train(
             plugin.on_step(result.steps, total_steps)
         # Every process evaluates the whole dev set the same way, so all of them
         # agree on the best epoch and on when to stop without communicating.
-        dev_logits = predict_logits(
-            accelerator.unwrap_model(model),
-            tokenizer,
-            dev_texts,
-            config.eval_batch_size,
-            config.max_length,
-            autocast=accelerator.autocast,
-        )
-        dev = compute_metrics(list(dev_labels), dev_logits.argmax(-1).tolist(), labels)
+        dev = evaluator(accelerator.unwrap_model(model), accelerator.autocast)
         result.history.append(
             {
                 "epoch": epoch,
                 "train_loss": running,
                 "epoch_seconds": round(epoch_seconds, 3),
-                "dev_accuracy": dev["accuracy"],
-                "dev_macro_f1": dev["macro_f1"],
+                **{f"dev_{key}": dev[key] for key in evaluator.history_keys},
             }
         )
-        log.info(
-            "epoch %d: loss %.4f dev acc %.4f macro-F1 %.4f",
-            epoch,
-            running,
-            dev["accuracy"],
-            dev["macro_f1"],
-        )
+        log.info("epoch %d: loss %.4f %s", epoch, running, evaluator.describe(dev))
         if accelerator.is_local_main_process and config.progress:
             tqdm.write(
-                f"epoch {epoch}: loss {running:.4f}  dev accuracy {dev['accuracy']:.4f}  "
-                f"macro-F1 {dev['macro_f1']:.4f}  ({epoch_seconds:.1f}s)",
+                f"epoch {epoch}: loss {running:.4f}  {evaluator.describe(dev)}  "
+                f"({epoch_seconds:.1f}s)",
                 file=sys.stderr,  # progress goes to stderr, unbuffered; results to stdout
             )
         selectable = all(p.selectable(result.steps, total_steps) for p in plugins)
-        if selectable and dev["macro_f1"] > result.best_dev["macro_f1"]:
+        key = evaluator.select_on
+        if selectable and dev[key] > result.best_dev.get(key, -math.inf):
             result.best_epoch, result.best_dev = epoch, dev
             best_state = {
                 k: v.detach().to("cpu", copy=True)

@@ -10,6 +10,7 @@ from lahan.commands import (
     export,
     finetune,
     predict,
+    pretrain,
     prune,
     report,
     serve,
@@ -19,6 +20,7 @@ from lahan.commands import (
 COMMAND_MODULES = [
     demo,
     data,
+    pretrain,
     finetune,
     evaluate,
     prune,

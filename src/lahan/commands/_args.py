@@ -42,9 +42,36 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace the checkpoint's classification head by a new one",
     )
+    add_label_arguments(parser)
 
 
-def model_config_from_args(args: argparse.Namespace) -> ModelConfig:
+def add_label_arguments(parser: argparse.ArgumentParser, what: str = "--model") -> None:
+    """--labels / --label-map: names for a classifier published with LABEL_0, LABEL_1, ..."""
+    g = parser.add_argument_group("labels of a placeholder-labelled classifier")
+    g.add_argument(
+        "--labels",
+        default=None,
+        metavar="A,B,...",
+        help=f"names of {what}'s outputs in output order, for a classifier whose config says "
+        "LABEL_0, LABEL_1, ... (saved into the output's config)",
+    )
+    g.add_argument(
+        "--label-map",
+        default=None,
+        metavar="FILE",
+        help='the same from a file: JSON list, JSON {"0": "Auto", ...}, or CSV lines id,name',
+    )
+
+
+def label_names_from_args(args: argparse.Namespace) -> tuple | None:
+    from lahan.models import read_label_names
+
+    return read_label_names(getattr(args, "labels", None), getattr(args, "label_map", None))
+
+
+def preset_options_from_args(args: argparse.Namespace) -> dict:
+    """The preset-only options given (--vocab-size, --dropout, --tokenizer), refused for
+    a --model that is not a preset."""
     preset_only = {
         "vocab_size": args.vocab_size,
         "dropout": args.dropout,
@@ -54,7 +81,18 @@ def model_config_from_args(args: argparse.Namespace) -> ModelConfig:
     if given and not args.model.startswith("preset:"):
         flags = ", ".join("--" + k.replace("_", "-") for k in given)
         raise LahanError(f"{flags} only apply to --model preset:NAME, not to '{args.model}'")
-    return ModelConfig(source=args.model, relabel=args.relabel, new_head=args.new_head, **given)
+    return given
+
+
+def model_config_from_args(args: argparse.Namespace) -> ModelConfig:
+    given = preset_options_from_args(args)
+    return ModelConfig(
+        source=args.model,
+        relabel=args.relabel,
+        new_head=args.new_head,
+        labels=label_names_from_args(args),
+        **given,
+    )
 
 
 def add_train_arguments(
@@ -104,7 +142,8 @@ def add_train_arguments(
         "--patience",
         type=int,
         default=d.patience,
-        help=f"early stopping: epochs without dev macro-F1 gain (0: off; default {d.patience})",
+        help="early stopping: epochs without gain on dev (macro-F1; pretrain: held-out MLM "
+        f"loss) (0: off; default {d.patience})",
     )
     g.add_argument(
         "--max-steps",

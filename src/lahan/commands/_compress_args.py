@@ -158,7 +158,10 @@ STUDENT_HELP = (
 
 
 def add_teacher_argument(parser: argparse.ArgumentParser) -> None:
+    from lahan.commands._args import add_label_arguments
+
     parser.add_argument("--teacher", required=True, help="a trained classifier folder or hub id")
+    add_label_arguments(parser, "--teacher")
 
 
 def add_output_arguments(parser: argparse.ArgumentParser, what: str) -> None:

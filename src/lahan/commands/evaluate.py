@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from lahan.commands._args import add_label_arguments, label_names_from_args
 from lahan.data.config import add_data_arguments, data_config_from_args
 from lahan.train import TrainConfig
 
@@ -42,6 +43,7 @@ def register(subparsers) -> None:
         help=f"default {TrainConfig.eval_batch_size}",
     )
     p.add_argument("--relabel", action="store_true", help="map labels by name")
+    add_label_arguments(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
 
@@ -57,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         batch_size=args.batch_size,
         relabel=args.relabel,
+        labels=label_names_from_args(args),
     )
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -7,6 +7,7 @@ import argparse
 from lahan.commands._args import (
     add_resume_arguments,
     add_train_arguments,
+    label_names_from_args,
     train_config_from_args,
 )
 from lahan.commands._compress_args import (
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = CompressConfig(
         teacher=args.teacher,
+        teacher_labels=label_names_from_args(args),
         data=data_config_from_args(args),
         out=args.out,
         train=train_config_from_args(args),

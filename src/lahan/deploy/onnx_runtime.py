@@ -21,6 +21,8 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from lahan.threads import onnx_threads
+
 MANIFEST = "lahan-onnx.json"
 
 
@@ -34,6 +36,7 @@ class OnnxClassifier:
         self.max_length: int = self.manifest["max_length"]
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        threads = threads or onnx_threads()
         if threads:
             options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(

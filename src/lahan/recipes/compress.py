@@ -61,6 +61,7 @@ class CompressConfig:
     teacher: str
     data: DataConfig
     out: str
+    teacher_labels: tuple | None = None  # names for a placeholder-labelled teacher's outputs
     train: TrainConfig = field(default_factory=TrainConfig)
     prune: PruneConfig | None = None
     distill: DistillConfig | None = None
@@ -195,7 +196,7 @@ def run_compress(cfg: CompressConfig, made_by: str = "compress") -> dict:
     dataset = load_dataset(cfg.data)
     train_rows, dev_rows = dataset.split("train"), dataset.split("dev")
     train_texts = [r.text for r in train_rows]
-    teacher, teacher_tok, teacher_record = load_model(cfg.teacher)
+    teacher, teacher_tok, teacher_record = load_model(cfg.teacher, cfg.teacher_labels)
     teacher.to(device)
     label_map = resolve_label_map(model_labels(teacher), dataset.labels, cfg.relabel)
     if cfg.trim.enabled:  # refuse an impossible trim before training, not after

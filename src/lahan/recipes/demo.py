@@ -15,6 +15,7 @@ from pathlib import Path
 from lahan.checkpoint import checkpoint_folder, remove_checkpoint
 from lahan.data import DataConfig, load_dataset
 from lahan.distill import DistillConfig
+from lahan.errors import LahanError
 from lahan.evaluate import format_metrics_table
 from lahan.io import atomic_write_json, atomic_write_text
 from lahan.models import ModelConfig
@@ -48,8 +49,31 @@ class DemoConfig:
     )
 
 
+RESULT_FILE = "result.json"
+
+
+def check_demo_folder(out: Path) -> None:
+    """Refuse an --out that holds anything but an earlier demo's output: the demo writes
+    result.json, report.md and its model folders there, and must never replace a user's
+    files of the same name."""
+    if out.exists() and not out.is_dir():
+        raise LahanError(f"--out '{out}' is a file: pass a folder path")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    try:
+        made_by = json.loads((out / RESULT_FILE).read_text(encoding="utf-8")).get("made_by")
+    except (OSError, ValueError, AttributeError):
+        made_by = None
+    if made_by != "demo":
+        raise LahanError(
+            f"--out '{out}' holds files that lahan demo did not write: pass a new or empty "
+            "folder (the demo writes result.json, report.md, teacher/, compressed/ there)"
+        )
+
+
 def run_demo(config: DemoConfig) -> dict:
     out = Path(config.out)
+    check_demo_folder(out)
     started = time.perf_counter()
     data_config = DataConfig(source=config.data)  # default split, so `lahan evaluate` matches
     dataset = load_dataset(data_config)
@@ -84,6 +108,7 @@ def run_demo(config: DemoConfig) -> dict:
     table = format_metrics_table(rows)
     keys = ("accuracy", "macro_precision", "macro_recall", "macro_f1", "n")
     result = {
+        "made_by": "demo",
         "data": config.data,
         "split_sizes": {k: len(v) for k, v in dataset.splits.items()},
         "labels": dataset.labels,
@@ -103,7 +128,7 @@ def run_demo(config: DemoConfig) -> dict:
         "compress_seconds": compressed["train"]["train_seconds"],
         "total_seconds": seconds,
     }
-    atomic_write_json(out / "result.json", result)
+    atomic_write_json(out / RESULT_FILE, result)
     report = out / "report.md"
     atomic_write_text(report, _report_markdown(result, table, compressed_eval, split))
     result["report"] = str(report)

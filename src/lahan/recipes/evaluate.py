@@ -59,6 +59,7 @@ def run_evaluate(
     batch_size: int = TrainConfig.eval_batch_size,
     max_length: int | None = None,
     relabel: bool = False,
+    labels: tuple | None = None,
 ) -> dict:
     """Evaluate ``model_dir`` on ``split``; write JSON + PNG to OUT (default MODEL_DIR/eval).
 
@@ -70,7 +71,7 @@ def run_evaluate(
     out = Path(out) if out else Path(model_dir) / "eval"
     if out.exists() and not out.is_dir():
         raise LahanError(f"--out '{out}' is a file: pass a folder")
-    model, tokenizer, record = load_model(model_dir)
+    model, tokenizer, record = load_model(model_dir, labels)
     dataset = load_dataset(data_config)
     rows = dataset.split(split)
     label_map = resolve_label_map(model_labels(model), dataset.labels, relabel)

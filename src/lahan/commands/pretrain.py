@@ -1,0 +1,129 @@
+"""`lahan pretrain`: masked-language-model pretraining of an encoder."""
+
+from __future__ import annotations
+
+import argparse
+
+from lahan.commands._args import (
+    add_resume_arguments,
+    add_train_arguments,
+    preset_options_from_args,
+    train_config_from_args,
+)
+from lahan.data.config import add_data_arguments, data_config_from_args
+from lahan.models import PRESETS, ModelConfig
+from lahan.pretrain import PretrainConfig
+from lahan.train import TrainConfig
+
+# Pretraining runs longer than fine-tuning and judges epochs by held-out MLM loss.
+DEFAULTS = TrainConfig(epochs=10, patience=2)
+
+EXAMPLES = """\
+examples:
+  # a small BERT from scratch on unlabeled text + the task's own train texts (unlabeled):
+  lahan pretrain --model preset:small --text ../shared/data/marathi-text/corpus.txt \\
+      --data ../shared/data/mahanews --vocab-size 16000 --epochs 3 --out runs/pt-small
+  # continued (domain-adaptive) pretraining of a published encoder:
+  lahan pretrain --model l3cube-pune/marathi-bert-v2 --text news.txt.gz --epochs 2 --out runs/dapt
+  # then use it as a teacher's starting point, or as a well-read student:
+  lahan finetune --model runs/pt-small --data ../shared/data/mahanews --out runs/teacher
+  lahan distill --teacher runs/teacher --student runs/pt-tiny --data ../shared/data/mahanews \\
+      --out runs/student
+  # killed? the same command with --resume continues from OUT.checkpoint
+"""
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "pretrain",
+        help="pretrain an encoder with masked-language modelling",
+        description="Masked-language-model pretraining (15%% masking, 80/10/10) of a preset "
+        "BERT from scratch or of an existing encoder, on text files (one text per line, "
+        ".txt or .txt.gz) and/or the train split of a dataset (unlabeled; its dev and test "
+        "texts never enter). Short texts are packed into full-length blocks; a held-out "
+        "slice of the texts gives the MLM loss and perplexity per epoch, and the best epoch "
+        "is kept. The output folder is an encoder that finetune and distill take as --model "
+        "/ --student.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    d = ModelConfig(source="preset:tiny")
+    g = p.add_argument_group("model")
+    g.add_argument(
+        "--model",
+        required=True,
+        help="preset:" + "|".join(PRESETS) + " (from scratch), a local encoder folder or a hub "
+        "id (continued pretraining)",
+    )
+    g.add_argument(
+        "--vocab-size",
+        type=int,
+        default=None,
+        help=f"presets: WordPiece vocabulary trained on the texts (default {d.vocab_size})",
+    )
+    g.add_argument("--dropout", type=float, default=None, help=f"presets (default {d.dropout})")
+    g.add_argument(
+        "--tokenizer", default=None, help="presets: reuse this tokenizer folder (e.g. a teacher's)"
+    )
+    t = p.add_argument_group("texts")
+    t.add_argument(
+        "--text",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a .txt or .txt.gz file, one text per line (repeatable)",
+    )
+    add_data_arguments(p, required=False)
+    c = PretrainConfig()
+    m = p.add_argument_group("masking")
+    m.add_argument(
+        "--mlm-probability",
+        type=float,
+        default=c.mlm_probability,
+        help=f"share of tokens masked (default {c.mlm_probability})",
+    )
+    m.add_argument(
+        "--whole-word-mask", action="store_true", help="mask all pieces of a word together"
+    )
+    m.add_argument(
+        "--heldout-ratio",
+        type=float,
+        default=c.heldout_ratio,
+        help=f"share of texts held out for the MLM loss per epoch, at most {c.heldout_max} "
+        f"texts (default {c.heldout_ratio})",
+    )
+    add_train_arguments(p, DEFAULTS)
+    p.add_argument("--out", required=True, help="folder to write the encoder to")
+    add_resume_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lahan.recipes.pretrain import run_pretrain
+
+    given = preset_options_from_args(args)
+    record = run_pretrain(
+        ModelConfig(source=args.model, **given),
+        train_config_from_args(args),
+        PretrainConfig(
+            mlm_probability=args.mlm_probability,
+            whole_word_mask=args.whole_word_mask,
+            heldout_ratio=args.heldout_ratio,
+        ),
+        args.out,
+        text_files=args.text,
+        data_config=data_config_from_args(args) if args.data else None,
+        resume=args.resume,
+    )
+    corpus, train, best = record["corpus"], record["train"], record["metrics"]["heldout"]
+    print(
+        f"{corpus['texts']} texts, {corpus['train_tokens']:,} training tokens in "
+        f"{corpus['train_blocks']} blocks, vocabulary {corpus['vocab_size']:,}"
+    )
+    print(
+        f"best epoch {train['best_epoch']}: held-out MLM loss {best['mlm_loss']:.4f}, "
+        f"perplexity {best['perplexity']:.1f}; {train['steps']} steps, "
+        f"{train['train_seconds']:.1f}s ({train['tokens_per_second']:,.0f} tokens/s)"
+    )
+    print(f"saved to {args.out}")
+    return 0
