@@ -11,8 +11,12 @@ from lahan.recipes.evaluate import run_evaluate
 def test_metrics_known_values():
     m = compute_metrics([0, 0, 1, 1], [0, 1, 1, 1], labels=[0, 1, 2])
     assert m["accuracy"] == 0.75
-    # class 0: P=1 R=.5 F1=2/3; class 1: P=2/3 R=1 F1=.8; class 2 absent: 0 -> macro over 3
-    assert m["macro_f1"] == pytest.approx((2 / 3 + 0.8 + 0) / 3)
+    # class 0: P=1 R=.5 F1=2/3; class 1: P=2/3 R=1 F1=.8; class 2 neither in the data nor
+    # predicted: left out of the average, as scikit-learn does
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2)
+    # a label predicted but absent from the data counts (its F1 is 0)
+    m = compute_metrics([0, 0, 1, 1], [0, 2, 1, 1], labels=[0, 1, 2])
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 1 + 0) / 3)
 
 
 def test_metrics_by_group_known_values():
@@ -75,3 +79,14 @@ def test_pad_to_max_length_pads_every_batch_and_keeps_the_predictions(trained_ti
     assert widths == [40, 40]
     assert (padded.argmax(-1) == dynamic.argmax(-1)).all()
     assert np.allclose(padded, dynamic, atol=1e-4)
+
+
+def test_macro_f1_matches_scikit_learn_when_labels_are_absent():
+    """A label of the model absent from the data (and never predicted) does not count."""
+    from sklearn.metrics import f1_score
+
+    from lahan.evaluate import compute_metrics
+
+    y_true, y_pred = [0, 0, 1, 1, 2], [0, 1, 1, 1, 0]
+    ours = compute_metrics(y_true, y_pred, labels=range(5))  # labels 3 and 4 absent
+    assert ours["macro_f1"] == pytest.approx(f1_score(y_true, y_pred, average="macro"))

@@ -31,10 +31,10 @@ COMPUTING = {
 EPILOG = """\
 examples:
   lahan demo                                   # whole pipeline, offline, on a built-in corpus
-  lahan data check ../data/mahanews            # audit a dataset before trusting numbers
-  lahan finetune --model preset:small --data ../data/mahanews --out runs/teacher
-  lahan evaluate --model runs/teacher --data ../data/mahanews --split test
-  lahan compress --teacher runs/teacher --data ../data/mahanews --prune 0.25 --distill \
+  lahan data check ../shared/data/mahanews            # audit a dataset before trusting numbers
+  lahan finetune --model preset:small --data ../shared/data/mahanews --out runs/teacher
+  lahan evaluate --model runs/teacher --data ../shared/data/mahanews --split test
+  lahan compress --teacher runs/teacher --data ../shared/data/mahanews --prune 0.25 --distill \
       --out runs/p25-kd
 """
 

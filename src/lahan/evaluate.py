@@ -64,9 +64,12 @@ def predict_logits(
 
 
 def compute_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[int]) -> dict:
-    """Accuracy and macro precision / recall / F1 over all ``labels`` (absent ones count as 0)."""
+    """Accuracy and macro precision / recall / F1, as scikit-learn computes them: the macro
+    average runs over the labels that occur in ``y_true`` or ``y_pred`` (a label of the
+    model that the evaluated data never has nor gets predicted does not count as a 0)."""
+    present = sorted(set(labels) & (set(y_true) | set(y_pred)))
     precision, recall, f1, _ = precision_recall_fscore_support(
-        y_true, y_pred, labels=list(labels), average="macro", zero_division=0
+        y_true, y_pred, labels=present or None, average="macro", zero_division=0
     )
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)),

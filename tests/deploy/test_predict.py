@@ -67,6 +67,12 @@ def test_predict_cli_jsonl_csv_and_errors(trained_tiny, tmp_path, capsys):
     rc = main(["predict", "--model", str(trained_tiny[0]), "--input", str(tmp_path / "latin1.txt")])
     err = capsys.readouterr().err
     assert rc == 2 and "line 1 is not UTF-8" in err
+    # a bad byte far down the file is reported on its own line, not the block's first
+    good = "भारताने सामना जिंकला\n" * 99
+    (tmp_path / "late.txt").write_bytes(good.encode() + "caf\xe9\n".encode("latin-1"))
+    rc = main(["predict", "--model", str(trained_tiny[0]), "--input", str(tmp_path / "late.txt")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "line 100 is not UTF-8" in err[0]
     rc = main(["predict", "--model", str(trained_tiny[0]), "--input", str(tmp_path / "missing")])
     assert rc == 2 and "no such file" in capsys.readouterr().err
 

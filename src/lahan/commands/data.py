@@ -9,11 +9,11 @@ from lahan.data.config import add_data_arguments, data_config_from_args
 
 CHECK_EPILOG = """\
 examples:
-  lahan data check ../data/mahanews                  # a MahaNews/IndicNews folder (SHC/LDC/LPC)
-  lahan data check ../data/mahanews --subset SHC     # only the SHC sub-dataset
+  lahan data check ../shared/data/mahanews           # a MahaNews/IndicNews folder (SHC/LDC/LPC)
+  lahan data check ../shared/data/mahanews --subset SHC  # only the SHC sub-dataset
   lahan data check news.csv --text-col body --label-col topic
   lahan data check train.jsonl --json > audit.json   # machine-readable
-  lahan data check ../data/mahanews --tokenizer runs/teacher   # lengths in tokens too
+  lahan data check ../shared/data/mahanews --tokenizer runs/teacher   # lengths in tokens too
 
 exit status: 0 when the data could be read (findings are reported, not fatal);
 2 when it could not (missing path, not UTF-8, no text column, ...).
@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "data",
         help="inspect a dataset (lahan data check DATA)",
         description="Inspect datasets before training on them.",
-        epilog="example:\n  lahan data check ../data/mahanews",
+        epilog="example:\n  lahan data check ../shared/data/mahanews",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     data_sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND")

@@ -10,11 +10,10 @@ it (as in training) and its row says ``truncated: true``.
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from lahan.deploy.predictor import softmax
 from lahan.errors import LahanError
@@ -37,17 +36,21 @@ class PredictConfig:
             raise LahanError(f"--format must be jsonl or csv, got '{self.format}'")
 
 
-def read_lines(stream: TextIO, name: str) -> Iterator[str]:
-    """Lines without their line ending; a decoding error names the line."""
-    number = 0
-    try:
-        for number, line in enumerate(stream, start=1):  # noqa: B007 - used in the error
-            yield line.rstrip("\r\n")
-    except UnicodeDecodeError as err:
-        raise LahanError(
-            f"{name}: line {number + 1} is not UTF-8 ({err.reason}): convert the file "
-            "to UTF-8 (e.g. iconv -t UTF-8)"
-        ) from err
+def read_lines(stream: BinaryIO, name: str) -> Iterator[str]:
+    """Lines without their line ending, decoded one by one as UTF-8, so that a bad byte
+    is reported on its own line (a text stream decodes 8 KiB at a time and would blame
+    the first line of the block)."""
+    for number, raw in enumerate(stream, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise LahanError(
+                f"{name}: line {number} is not UTF-8 (byte {raw[err.start]:#04x} at column "
+                f"{err.start + 1}): convert the file to UTF-8 (e.g. iconv -t UTF-8)"
+            ) from err
+        if number == 1:
+            line = line.removeprefix("\ufeff")  # a byte-order mark is not text
+        yield line.rstrip("\r\n")
 
 
 def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -112,14 +115,14 @@ def write_rows(rows: Iterable[dict], out: TextIO, fmt: str, labels: list[str]) -
     return n
 
 
-def open_text(path: str) -> TextIO:
-    """A UTF-8 text stream for a path or '-' (stdin); strict decoding."""
+def open_text(path: str) -> BinaryIO:
+    """A byte stream for a path or '-' (stdin); read_lines decodes it line by line."""
     import sys
 
     if path == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="strict")
+        return sys.stdin.buffer
     try:
-        return open(path, encoding="utf-8", errors="strict", newline="")  # noqa: SIM115
+        return open(path, "rb")  # noqa: SIM115
     except FileNotFoundError as err:
         raise LahanError(f"--input '{path}': no such file") from err
     except IsADirectoryError as err:
