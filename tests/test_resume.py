@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -133,3 +134,34 @@ def test_a_kill_between_the_renames_keeps_the_previous_checkpoint(tmp_path):
     assert has_checkpoint(folder) and (folder / META).exists() and not old.exists()
     with pytest.raises(LahanError, match="pass --resume"):
         check_resume(tmp_path / "m", resume=False)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_checkpoints_at_the_next_step_and_says_how_to_resume(signum, demo_csv, tmp_path):
+    out, checkpoint = tmp_path / "m", tmp_path / "m.checkpoint"
+    argv = [
+        "finetune", "--model", "preset:tiny", "--vocab-size", "600", "--data", str(demo_csv),
+        "--data-seed", "0", "--epochs", "4", "--batch-size", "8", "--max-length", "32",
+        "--checkpoint-every", "1000", "--no-progress", "--out", str(out),
+    ]  # fmt: skip
+    run = subprocess.Popen(
+        [sys.executable, "-m", "lahan", *argv], stderr=subprocess.PIPE, text=True
+    )
+    # the first epoch's end writes a checkpoint: wait for it (on progress, not on time)
+    while _steps_in(checkpoint) < 1 and run.poll() is None:
+        time.sleep(0.02)
+    at_epoch_end = _steps_in(checkpoint)
+    run.send_signal(signum)
+    err = run.communicate()[1]
+    assert run.returncode == 130, err[-800:]
+    assert f"interrupted ({signal.Signals(signum).name})" in err
+    saved = _steps_in(checkpoint)
+    # saved at the step it stopped at, not only at the last scheduled checkpoint
+    assert f"optimizer step {saved} is saved in {checkpoint}" in err and saved >= at_epoch_end
+    command = err.split("continue it with: ", 1)[1].splitlines()[0]
+    assert command.endswith("--resume") and command.startswith("lahan finetune")
+    resumed = subprocess.run(
+        [sys.executable, "-m", "lahan", *shlex.split(command)[1:]], capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr[-800:]
+    assert f"(optimizer step {saved})" in resumed.stderr and (out / "lahan.json").exists()

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
+import signal
 import sys
+import threading
 
 # torchao (which transformers imports when it is installed) logs its optional CUDA
 # kernels failing to load, and torch warns about torchao's enums: noise on a CPU. These
@@ -63,7 +66,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminated(signum, frame) -> None:
+    raise KeyboardInterrupt("SIGTERM")
+
+
+def _interrupted(err: KeyboardInterrupt, args: argparse.Namespace, argv: list[str]) -> int:
+    """Say what a stopped run left and how to continue it (training stops at a step
+    boundary after writing its checkpoint: lahan.train.TrainingInterrupted)."""
+    checkpoint = getattr(err, "checkpoint", None)
+    why = getattr(err, "signal_name", None) or (str(err) or "SIGINT")
+    if checkpoint is None:
+        print(f"lahan: interrupted ({why})", file=sys.stderr)
+        return 130
+    print(
+        f"lahan: interrupted ({why}); the run's state at optimizer step {err.steps} is saved "
+        f"in {checkpoint}",
+        file=sys.stderr,
+    )
+    again = ["lahan", *argv] + (["--resume"] if "--resume" not in argv else [])
+    how = shlex.join(again) if hasattr(args, "resume") else shlex.join(["lahan", *argv])
+    print(f"lahan: continue it with: {how}", file=sys.stderr)
+    return 130
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -77,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    # SIGTERM (a scheduler, `kill`) ends the run like Ctrl-C: with a message, not silently
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
         if args.command in COMPUTING:
             apply_threads(resolve_threads(getattr(args, "threads", None)))
@@ -84,9 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     except LahanError as err:
         print(f"lahan: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("lahan: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        return _interrupted(err, args, argv)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

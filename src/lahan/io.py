@@ -1,4 +1,10 @@
-"""Atomic writes: every file lahan writes appears whole or not at all."""
+"""Atomic writes: every file lahan writes appears whole or not at all.
+
+Temporary files and folders are created private (0600 / 0700) by ``tempfile``; before
+they are renamed into place they get the modes an ordinary ``open`` / ``mkdir`` would
+give under the user's umask, so a service account can read a model folder whenever
+it could read its neighbours.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,16 @@ from pathlib import Path
 from typing import Any
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return mask
+
+
+def _as_umask_allows(path: str | os.PathLike, folder: bool = False) -> None:
+    os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` through a temp file in the same folder + rename."""
     path = Path(path)
@@ -22,6 +38,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        _as_umask_allows(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -39,6 +56,7 @@ def atomic_text_stream(path: str | os.PathLike) -> Iterator[Any]:
             yield f
             f.flush()
             os.fsync(f.fileno())
+        _as_umask_allows(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -63,6 +81,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
         yield tmp
+        _as_umask_allows(tmp, folder=True)
         if path.exists():
             old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -84,6 +103,7 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 120) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=dpi)
+        _as_umask_allows(tmp)
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

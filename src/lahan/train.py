@@ -27,7 +27,9 @@ import hashlib
 import json
 import logging
 import math
+import signal
 import sys
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -75,6 +77,48 @@ class TrainPlugin(Protocol):
     def regularizer(self) -> torch.Tensor | None: ...
 
     def selectable(self, step: int, total_steps: int) -> bool: ...
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped a run at a step boundary, after writing its checkpoint."""
+
+    def __init__(self, signal_name: str, checkpoint: Path | None, steps: int):
+        super().__init__(signal_name)
+        self.signal_name, self.checkpoint, self.steps = signal_name, checkpoint, steps
+
+
+class _StopRequest:
+    signal: str | None = None
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[_StopRequest]:
+    """While training, SIGINT (Ctrl-C) and SIGTERM ask the loop to stop at the next step
+    boundary, checkpoint included, instead of killing it mid-step and losing the work since
+    the last checkpoint. A second signal stops at once (the previous handlers are back)."""
+    stop = _StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signal handlers can only be set from the main thread
+        return
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def request(signum, frame) -> None:
+        stop.signal = signal.Signals(signum).name
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        print(
+            f"lahan: {stop.signal} received: stopping after this step (again to stop now)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    for s in previous:
+        signal.signal(s, request)
+    try:
+        yield stop
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 class Evaluator(Protocol):
@@ -535,127 +579,132 @@ def train(
         accelerator.wait_for_everyone()
 
     started = time.perf_counter() - (resumed.loop.get("elapsed", 0.0) if resumed else 0.0)
-    for epoch in range(first_epoch, config.epochs + 1):
-        # The RNG states go back where they were saved: before this epoch's batches are
-        # drawn (the DataLoader takes a seed from torch's RNG when iteration starts), or
-        # at the batch where a mid-epoch checkpoint was written.
-        if resumed is not None and skip == 0:
-            resumed.restore_rng()
-            resumed = None
-        sampler.passes = epoch - 1  # each epoch's order depends on its number only
-        model.train()
-        epoch_started = time.perf_counter()
-        bar = tqdm(
-            loader,
-            desc=f"epoch {epoch}/{config.epochs}",
-            # None: tqdm shows the bar on a terminal only, not in logs (the epoch lines stay).
-            disable=None if config.progress and accelerator.is_local_main_process else True,
-            leave=False,
-        )
-        if skip == 0:  # a run resumed mid-epoch keeps the loss average it had
-            running = 0.0
-        # tqdm draws bars on a terminal only; a log file gets a plain line now and then
-        plain = config.progress and accelerator.is_local_main_process and not _stderr_is_tty()
-        last_line = time.perf_counter()
-        for i, examples in enumerate(bar):
-            if config.max_steps and result.steps >= config.max_steps:
-                break  # (checked first: a run resumed right at max_steps takes no more)
-            if i < skip:  # done before the checkpoint this run resumed from
-                continue
-            if resumed is not None:
+    with stop_signals() as stop:  # SIGINT / SIGTERM: checkpoint at the next step, then stop
+        for epoch in range(first_epoch, config.epochs + 1):
+            # The RNG states go back where they were saved: before this epoch's batches are
+            # drawn (the DataLoader takes a seed from torch's RNG when iteration starts), or
+            # at the batch where a mid-epoch checkpoint was written.
+            if resumed is not None and skip == 0:
                 resumed.restore_rng()
                 resumed = None
-            # Gradient accumulation: sum the gradients of `group` micro-batches (the
-            # last group of an epoch may be shorter), syncing processes only at its end.
-            group_start = i - i % config.grad_accum
-            group = min(config.grad_accum, len(loader) - group_start)
-            sync = i + 1 == group_start + group
-            batch = collate(examples).to(accelerator.device)
+            sampler.passes = epoch - 1  # each epoch's order depends on its number only
+            model.train()
+            epoch_started = time.perf_counter()
+            bar = tqdm(
+                loader,
+                desc=f"epoch {epoch}/{config.epochs}",
+                # None: tqdm shows the bar on a terminal only, not in logs (the epoch lines stay).
+                disable=None if config.progress and accelerator.is_local_main_process else True,
+                leave=False,
+            )
+            if skip == 0:  # a run resumed mid-epoch keeps the loss average it had
+                running = 0.0
+            # tqdm draws bars on a terminal only; a log file gets a plain line now and then
+            plain = config.progress and accelerator.is_local_main_process and not _stderr_is_tty()
+            last_line = time.perf_counter()
+            for i, examples in enumerate(bar):
+                if config.max_steps and result.steps >= config.max_steps:
+                    break  # (checked first: a run resumed right at max_steps takes no more)
+                if i < skip:  # done before the checkpoint this run resumed from
+                    continue
+                if resumed is not None:
+                    resumed.restore_rng()
+                    resumed = None
+                # Gradient accumulation: sum the gradients of `group` micro-batches (the
+                # last group of an epoch may be shorter), syncing processes only at its end.
+                group_start = i - i % config.grad_accum
+                group = min(config.grad_accum, len(loader) - group_start)
+                sync = i + 1 == group_start + group
+                batch = collate(examples).to(accelerator.device)
+                for plugin in plugins:
+                    plugin.on_step(result.steps, total_steps)
+                with contextlib.nullcontext() if sync else accelerator.no_sync(model):
+                    inputs = {
+                        k: v for k, v in batch.items() if k not in NOT_MODEL_INPUTS or k in to_model
+                    }
+                    # prepare() wrapped forward in autocast
+                    outputs = model(**inputs, **getattr(loss_fn, "model_kwargs", {}))
+                    loss = loss_fn(outputs, batch)
+                    for plugin in plugins:
+                        penalty = plugin.regularizer()
+                        if penalty is not None:
+                            loss = loss + penalty
+                    accelerator.backward(loss / group)
+                if sync:
+                    accelerator.clip_grad_norm_(model.parameters(), 1.0)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad()
+                    result.steps += 1
+                seen += len(batch["labels"]) * accelerator.num_processes
+                running = 0.9 * running + 0.1 * loss.item() if running else loss.item()
+                bar.set_postfix(
+                    loss=f"{running:.4f}",
+                    lr=f"{scheduler.get_last_lr()[0]:.2e}",
+                    ex_s=f"{seen / (time.perf_counter() - started):.0f}",
+                )
+                if plain and time.perf_counter() - last_line >= PLAIN_PROGRESS_SECONDS:
+                    last_line = time.perf_counter()
+                    print(
+                        f"epoch {epoch}/{config.epochs}: batch {i + 1}/{len(loader)}, "
+                        f"loss {running:.4f}, {seen / (last_line - started):.0f} examples/s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                if sync and checkpoint is not None and result.steps % config.checkpoint_every == 0:
+                    save(epoch, i + 1)
+                if sync and stop.signal is not None:
+                    if checkpoint is not None:
+                        save(epoch, i + 1)
+                    raise TrainingInterrupted(stop.signal, checkpoint, result.steps)
+                if config.max_steps and result.steps >= config.max_steps:
+                    break
+            if resumed is not None:  # the checkpoint was at this epoch's last batch
+                resumed.restore_rng()
+                resumed = None
+            skip = 0
+            epoch_seconds = time.perf_counter() - epoch_started
+
+            # Plug-ins set their state (e.g. masks) for the weights as they are now, so the
+            # epoch is evaluated, chosen and restored with the masks that will be kept.
             for plugin in plugins:
                 plugin.on_step(result.steps, total_steps)
-            with contextlib.nullcontext() if sync else accelerator.no_sync(model):
-                inputs = {
-                    k: v for k, v in batch.items() if k not in NOT_MODEL_INPUTS or k in to_model
+            # Every process evaluates the whole dev set the same way, so all of them
+            # agree on the best epoch and on when to stop without communicating.
+            dev = evaluator(accelerator.unwrap_model(model), accelerator.autocast)
+            result.history.append(
+                {
+                    "epoch": epoch,
+                    "train_loss": running,
+                    "epoch_seconds": round(epoch_seconds, 3),
+                    **{f"dev_{key}": dev[key] for key in evaluator.history_keys},
                 }
-                # prepare() wrapped forward in autocast
-                outputs = model(**inputs, **getattr(loss_fn, "model_kwargs", {}))
-                loss = loss_fn(outputs, batch)
-                for plugin in plugins:
-                    penalty = plugin.regularizer()
-                    if penalty is not None:
-                        loss = loss + penalty
-                accelerator.backward(loss / group)
-            if sync:
-                accelerator.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad()
-                result.steps += 1
-            seen += len(batch["labels"]) * accelerator.num_processes
-            running = 0.9 * running + 0.1 * loss.item() if running else loss.item()
-            bar.set_postfix(
-                loss=f"{running:.4f}",
-                lr=f"{scheduler.get_last_lr()[0]:.2e}",
-                ex_s=f"{seen / (time.perf_counter() - started):.0f}",
             )
-            if plain and time.perf_counter() - last_line >= PLAIN_PROGRESS_SECONDS:
-                last_line = time.perf_counter()
-                print(
-                    f"epoch {epoch}/{config.epochs}: batch {i + 1}/{len(loader)}, "
-                    f"loss {running:.4f}, {seen / (last_line - started):.0f} examples/s",
-                    file=sys.stderr,
-                    flush=True,
+            log.info("epoch %d: loss %.4f %s", epoch, running, evaluator.describe(dev))
+            if accelerator.is_local_main_process and config.progress:
+                tqdm.write(
+                    f"epoch {epoch}: loss {running:.4f}  {evaluator.describe(dev)}  "
+                    f"({epoch_seconds:.1f}s)",
+                    file=sys.stderr,  # progress goes to stderr, unbuffered; results to stdout
                 )
-            if sync and checkpoint is not None and result.steps % config.checkpoint_every == 0:
-                save(epoch, i + 1)
+            selectable = all(p.selectable(result.steps, total_steps) for p in plugins)
+            key = evaluator.select_on
+            if selectable and dev[key] > result.best_dev.get(key, -math.inf):
+                result.best_epoch, result.best_dev = epoch, dev
+                best_state = {
+                    k: v.detach().to("cpu", copy=True)
+                    for k, v in accelerator.unwrap_model(model).state_dict().items()
+                }
+                epochs_without_gain = 0
+            elif selectable:  # epochs that could not be chosen do not count against patience
+                epochs_without_gain += 1
             if config.max_steps and result.steps >= config.max_steps:
                 break
-        if resumed is not None:  # the checkpoint was at this epoch's last batch
-            resumed.restore_rng()
-            resumed = None
-        skip = 0
-        epoch_seconds = time.perf_counter() - epoch_started
-
-        # Plug-ins set their state (e.g. masks) for the weights as they are now, so the
-        # epoch is evaluated, chosen and restored with the masks that will be kept.
-        for plugin in plugins:
-            plugin.on_step(result.steps, total_steps)
-        # Every process evaluates the whole dev set the same way, so all of them
-        # agree on the best epoch and on when to stop without communicating.
-        dev = evaluator(accelerator.unwrap_model(model), accelerator.autocast)
-        result.history.append(
-            {
-                "epoch": epoch,
-                "train_loss": running,
-                "epoch_seconds": round(epoch_seconds, 3),
-                **{f"dev_{key}": dev[key] for key in evaluator.history_keys},
-            }
-        )
-        log.info("epoch %d: loss %.4f %s", epoch, running, evaluator.describe(dev))
-        if accelerator.is_local_main_process and config.progress:
-            tqdm.write(
-                f"epoch {epoch}: loss {running:.4f}  {evaluator.describe(dev)}  "
-                f"({epoch_seconds:.1f}s)",
-                file=sys.stderr,  # progress goes to stderr, unbuffered; results to stdout
-            )
-        selectable = all(p.selectable(result.steps, total_steps) for p in plugins)
-        key = evaluator.select_on
-        if selectable and dev[key] > result.best_dev.get(key, -math.inf):
-            result.best_epoch, result.best_dev = epoch, dev
-            best_state = {
-                k: v.detach().to("cpu", copy=True)
-                for k, v in accelerator.unwrap_model(model).state_dict().items()
-            }
-            epochs_without_gain = 0
-        elif selectable:  # epochs that could not be chosen do not count against patience
-            epochs_without_gain += 1
-        if config.max_steps and result.steps >= config.max_steps:
-            break
-        if config.patience and epochs_without_gain >= config.patience:
-            result.stopped_early = epoch < config.epochs
-            break
-        if checkpoint is not None and epoch < config.epochs:
-            save(epoch + 1, 0)
+            if config.patience and epochs_without_gain >= config.patience:
+                result.stopped_early = epoch < config.epochs
+                break
+            if checkpoint is not None and epoch < config.epochs:
+                save(epoch + 1, 0)
 
     result.train_seconds = time.perf_counter() - started
     result.examples_per_second = seen / result.train_seconds if result.train_seconds else 0.0
