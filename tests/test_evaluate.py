@@ -90,3 +90,20 @@ def test_macro_f1_matches_scikit_learn_when_labels_are_absent():
     y_true, y_pred = [0, 0, 1, 1, 2], [0, 1, 1, 1, 0]
     ours = compute_metrics(y_true, y_pred, labels=range(5))  # labels 3 and 4 absent
     assert ours["macro_f1"] == pytest.approx(f1_score(y_true, y_pred, average="macro"))
+
+
+def test_split_all_scores_every_row_and_onnx_folders_evaluate(trained_tiny, demo_csv, tmp_path):
+    """A whole file is scored as given; an exported ONNX folder evaluates like the model."""
+    from lahan.data import DataConfig
+    from lahan.deploy.export import ExportConfig, export_onnx
+    from lahan.recipes.evaluate import run_evaluate
+
+    data = DataConfig(source=str(demo_csv), seed=0)
+    rows_in_file = len(demo_csv.read_text(encoding="utf-8").strip().splitlines()) - 1
+    whole = run_evaluate(trained_tiny[0], data, split="all", out=tmp_path / "e1")
+    assert whole["n"] == rows_in_file and whole["split"] == "all"
+    dev = run_evaluate(trained_tiny[0], data, split="dev", out=tmp_path / "e2")
+    export_onnx(trained_tiny[0], tmp_path / "onnx", ExportConfig())
+    onnx = run_evaluate(tmp_path / "onnx", data, split="dev", out=tmp_path / "e3")
+    assert onnx["n"] == dev["n"] and onnx["labels"] == dev["labels"]
+    assert abs(onnx["accuracy"] - dev["accuracy"]) <= 1 / dev["n"]  # fp32 graph: same answers

@@ -25,7 +25,18 @@ def register(subparsers) -> None:
     )
     p.add_argument("--data", default=d.data, help="data to use instead of the built-in corpus")
     p.add_argument("--out", default=d.out, help=f"output folder (default {d.out})")
-    p.add_argument("--epochs", type=int, default=d.train.epochs, help=f"default {d.train.epochs}")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=d.train.epochs,
+        help=f"teacher epochs (default {d.train.epochs})",
+    )
+    p.add_argument(
+        "--compress-epochs",
+        type=int,
+        default=d.compress_train.epochs,
+        help=f"epochs of the pruning + distillation step (default {d.compress_train.epochs})",
+    )
     p.add_argument(
         "--seed", type=int, default=d.train.seed, help=f"training seed (default {d.train.seed})"
     )
@@ -39,7 +50,11 @@ def run(args: argparse.Namespace) -> int:
 
     d = DemoConfig()
     config = replace(
-        d, data=args.data, out=args.out, train=replace(d.train, epochs=args.epochs, seed=args.seed)
+        d,
+        data=args.data,
+        out=args.out,
+        train=replace(d.train, epochs=args.epochs, seed=args.seed),
+        compress_train=replace(d.compress_train, epochs=args.compress_epochs, seed=args.seed),
     )
     result = run_demo(config)
     print(result["table"])

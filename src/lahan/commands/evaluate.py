@@ -13,6 +13,7 @@ EXAMPLES = """\
 examples:
   lahan evaluate --model runs/teacher --data ../shared/data/mahanews --split test
   lahan evaluate --model runs/teacher --data data/news.csv --json
+  lahan evaluate --model runs/p25-kd-int8 --data heldout_test.csv --split all   # ONNX, whole file
 """
 
 
@@ -26,14 +27,17 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--model", required=True, help="a model folder saved by lahan (or any HF folder)"
+        "--model",
+        required=True,
+        help="a model folder saved by lahan (or any HF folder), or an ONNX folder from export",
     )
     add_data_arguments(p)
     p.add_argument(
         "--split",
         default="dev",
-        choices=["train", "dev", "test"],
-        help="which split to evaluate (default dev)",
+        choices=["train", "dev", "test", "all"],
+        help="which split to evaluate (default dev); all: every row of the source as given, "
+        "unsplit (e.g. a whole test file)",
     )
     p.add_argument("--out", default=None, help="folder for the JSON and PNG (default MODEL/eval)")
     p.add_argument(

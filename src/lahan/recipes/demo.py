@@ -8,6 +8,7 @@ settings small enough to finish in well under a minute on two CPU cores.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -80,7 +81,17 @@ def run_demo(config: DemoConfig) -> dict:
     teacher_dir, compressed_dir = out / "teacher", out / "compressed"
     for folder in (teacher_dir, compressed_dir):  # a killed demo simply starts over
         remove_checkpoint(checkpoint_folder(folder))
+    say = print if config.train.progress else (lambda *a, **k: None)
+    say(
+        f"[1/2] teacher: {config.model.source} from scratch, {config.train.epochs} epochs",
+        file=sys.stderr,
+    )
     record = run_finetune(data_config, config.model, config.train, teacher_dir, dataset=dataset)
+    say(
+        f"[2/2] compress: prune {config.prune.sparsity:.0%} {config.prune.granularity} + KD, "
+        f"{config.compress_train.epochs} epochs",
+        file=sys.stderr,
+    )
     # The demo keeps its teacher-output cache inside its own folder.
     distill = replace(config.distill, cache_dir=config.distill.cache_dir or str(out / "cache"))
     compressed = run_compress(
