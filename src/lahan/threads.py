@@ -49,10 +49,4 @@ def apply_threads(threads: int) -> None:
         torch.set_num_interop_threads(threads)
     except RuntimeError:  # only settable before the first inter-op work; keep what is set
         pass
-    os.environ[ENV] = str(threads)  # read by ONNX Runtime sessions (onnx_threads)
-
-
-def onnx_threads() -> int | None:
-    """The thread count ONNX Runtime sessions use: the one lahan applied, if any."""
-    raw = os.environ.get(ENV, "").strip()
-    return int(raw) if raw.isdigit() and int(raw) > 0 else None
+    os.environ[ENV] = str(threads)  # read by ONNX Runtime sessions (deploy.onnx_runtime)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -21,9 +22,13 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from lahan.threads import onnx_threads
-
 MANIFEST = "lahan-onnx.json"
+
+
+def _threads_from_env() -> int | None:
+    """$LAHAN_THREADS (set by ``lahan --threads`` too), when it is a positive number."""
+    raw = os.environ.get("LAHAN_THREADS", "").strip()
+    return int(raw) if raw.isdigit() and int(raw) > 0 else None
 
 
 class OnnxClassifier:
@@ -36,7 +41,8 @@ class OnnxClassifier:
         self.max_length: int = self.manifest["max_length"]
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        threads = threads or onnx_threads()
+        # this file also runs alone as an export's predict.py: read lahan's setting directly
+        threads = threads or _threads_from_env()
         if threads:
             options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(
