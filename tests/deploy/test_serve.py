@@ -26,6 +26,9 @@ class SlowPredictor:
         self.delay = delay
         self.calls: list[int] = []
 
+    def token_counts(self, texts):
+        return [len(t) for t in texts]
+
     def logits(self, texts, batch_size=32):
         self.calls.append(len(texts))
         time.sleep(self.delay)
@@ -50,6 +53,14 @@ def test_predict_health_info(client, trained_tiny):
     info = client.get("/info").json()
     assert info["model"]["made_by"] == "finetune" and info["model"]["metrics"]["dev"]
     assert info["limits"]["max_texts"] == 4
+    # a text longer than the model's max length is flagged, as `lahan predict` does
+    with TestClient(create_app(TorchPredictor(trained_tiny[0]))) as wide:
+        long = wide.post("/predict", json={"texts": ["शब्द " * 400, "राज्य"]}).json()
+    assert [p["truncated"] for p in long["predictions"]] == [True, False]
+    # FastAPI's own errors come in the same shape as lahan's
+    for r in (client.get("/nowhere"), client.get("/predict")):
+        assert r.status_code in (404, 405) and set(r.json()) == {"error"}
+        assert r.json()["error"]["status"] == r.status_code
 
 
 @pytest.mark.parametrize(

@@ -62,5 +62,6 @@ def run(args: argparse.Namespace) -> int:
     predictor = load_predictor(args.model, args.precision)
     app = create_app(predictor, config)
     print(f"serving {args.model} on http://{config.host}:{config.port}", file=sys.stderr)
-    uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
+    # an access line per request (method, path, status) on stderr, as servers usually log
+    uvicorn.run(app, host=config.host, port=config.port, log_level="info", access_log=True)
     return 0

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lahan.deploy.predictor import softmax
 from lahan.errors import LahanError
@@ -207,6 +208,11 @@ def create_app(predictor, config: ServeConfig | None = None) -> FastAPI:
 
     app = FastAPI(title="lahan", lifespan=lifespan)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request, exc: StarletteHTTPException):
+        # FastAPI's own errors (unknown path, wrong method) in lahan's one error shape
+        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
     @app.get("/health")
     async def health():
         return {"status": "ok"}
@@ -245,14 +251,17 @@ def create_app(predictor, config: ServeConfig | None = None) -> FastAPI:
         stats["requests"] += 1
         stats["texts"] += len(texts)
         labels = predictor.labels
+        # as `lahan predict` does: say which texts were cut to the model's max length
+        counts = predictor.token_counts(texts)
         return {
             "predictions": [
                 {
                     "label": labels[int(p.argmax())],
                     "score": float(p.max()),
                     "scores": {label: float(v) for label, v in zip(labels, p, strict=True)},
+                    "truncated": count > predictor.max_length,
                 }
-                for p in probs
+                for p, count in zip(probs, counts, strict=True)
             ]
         }
 
