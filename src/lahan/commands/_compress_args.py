@@ -40,8 +40,11 @@ def add_prune_arguments(parser: argparse.ArgumentParser, sparsity_flag: str) -> 
         "--granularity",
         choices=GRANULARITIES,
         default=d.granularity,
-        help="hybrid: attention blocks + FFN neurons; heads: whole heads + FFN "
-        f"neurons (default {d.granularity})",
+        help="heads: whole attention heads + FFN neurons, removed outright (the shrunk "
+        "encoder keeps 1-S of its linear weights); hybrid: 32x32 attention blocks + FFN "
+        "neurons, which rarely empties a head, so the attention matrices keep their size "
+        "(at BERT-base shape 1.18x/1.51x/2.01x at 25/50/75%% vs 1.32x/2.03x/3.78x for "
+        f"heads; similar accuracy on MahaNews) (default {d.granularity})",
     )
     g.add_argument(
         "--block",
