@@ -17,6 +17,7 @@ def test_help_lists_commands(capsys):
         assert command in out
 
 
+@pytest.mark.slow
 def test_python_dash_m_works():
     proc = subprocess.run(
         [sys.executable, "-m", "lahan", "--version"], capture_output=True, text=True, timeout=120

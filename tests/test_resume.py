@@ -136,6 +136,7 @@ def test_a_kill_between_the_renames_keeps_the_previous_checkpoint(tmp_path):
         check_resume(tmp_path / "m", resume=False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_checkpoints_at_the_next_step_and_says_how_to_resume(signum, demo_csv, tmp_path):
     out, checkpoint = tmp_path / "m", tmp_path / "m.checkpoint"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from lahan.cli import main
 from lahan.data import load_dataset
 from lahan.wordpiece import learn_vocab, word_counts
@@ -36,6 +38,7 @@ LEARN = (
 )
 
 
+@pytest.mark.slow
 def test_the_same_vocabulary_in_other_processes_and_thread_counts():
     # Python's string hashing and the thread counts differ from process to process
     runs = [

@@ -143,6 +143,7 @@ def test_bad_limits_are_clear_errors():
         ServeConfig(max_texts=0)
 
 
+@pytest.mark.slow
 def test_a_real_uvicorn_process(trained_tiny, tmp_path):
     with serving(trained_tiny[0]) as base:
         r = httpx.post(f"{base}/predict", json={"texts": ["भारताने सामना जिंकला"]}, timeout=10)
@@ -204,6 +205,7 @@ def test_deeply_nested_json_is_400(client):
     assert r.status_code == 400 and "nested" in r.json()["error"]["message"]
 
 
+@pytest.mark.slow
 def test_a_real_server_under_bounded_load(trained_tiny):
     """2,000 requests at concurrency 64, good and bad mixed: every one answered, no 5xx,
     every good one 200, every bad one a 4xx."""
@@ -226,6 +228,7 @@ def test_a_real_server_under_bounded_load(trained_tiny):
     assert all(400 <= s < 500 for statuses in refused.values() for s in statuses), refused
 
 
+@pytest.mark.slow
 def test_a_server_that_cannot_start_is_a_clear_error(tmp_path):
     with pytest.raises(LahanError, match="did not start: .*no model folder"):
         with serving(tmp_path / "nowhere"):

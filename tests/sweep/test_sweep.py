@@ -33,6 +33,7 @@ precision = "fp16"
 """
 
 
+@pytest.mark.slow
 def test_sweep_resumes_after_a_killed_row(trained_tiny, demo_csv, tmp_path, monkeypatch):
     grid = tmp_path / "grid.toml"
     grid.write_text(GRID)
