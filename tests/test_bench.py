@@ -95,3 +95,33 @@ def test_bad_models(models, message, demo_csv):
         return
     with pytest.raises(LahanError, match=message):
         BenchConfig(models=models, data=DataConfig(source=str(demo_csv)))
+
+
+def test_bench_table_columns_never_run_together():
+    """Large figures (a ratio past 100, thousands of docs/s) keep their own columns."""
+    import re
+
+    from lahan.recipes.bench import format_bench_table
+
+    def model(acc, docs, ratio):
+        return {
+            "accuracy": acc,
+            "macro_f1": acc,
+            "throughput_docs_per_s": docs,
+            "ratios_vs_first": {"throughput": ratio, "speed_batch1": ratio},
+            "latency_batch1": {"median_s": 0.0123},
+            "flops_per_example": None,
+            "fraction_of_gemm_rate": None,
+            "memory": {"peak_bytes": 38e6},
+            "size_on_disk_bytes": 2.5e6,
+            "energy": {"kwh_per_1000": 1e-5, "kg_co2_per_1000": 7e-6},
+        }
+
+    report = {
+        "config": {"batch_sizes": [1]},
+        "models": {"teacher": model(0.727, 88.0, 1.0), "svm@x": model(0.8372, 123456.7, 1402.9)},
+    }
+    lines = format_bench_table(report).splitlines()
+    cells = [re.split(r"\s{2,}", line.strip()) for line in lines]
+    assert all(len(row) == len(cells[0]) == 13 for row in cells), cells
+    assert cells[2][1:5] == ["0.8372", "0.8372", "123456.7", "1402.90"]

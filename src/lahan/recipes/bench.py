@@ -274,29 +274,46 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
 
 
 def format_bench_table(report: dict) -> str:
+    """A plain-text table whose columns are as wide as their widest cell (never run
+    together, whatever the figures), separated by two spaces; numbers right-aligned."""
     batch_sizes = report["config"]["batch_sizes"]
-    header = (
-        f"{'model':<28}{'acc':>7}{'F1':>7}{'docs/s':>9}{'x':>6}"
-        + "".join(f"{f'p50 b{b} ms':>12}{'x':>6}" for b in batch_sizes)
-        + f"{'peak MB':>9}{'disk MB':>9}{'GFLOP/ex':>9}{'%GEMM':>7}{'Wh/1k':>8}{'gCO2/1k':>8}"
-    )
-    lines = [header]
+    header = ["model", "acc", "F1", "docs/s", "x"]
+    header += [h for b in batch_sizes for h in (f"p50 b{b} ms", "x")]
+    header += ["peak MB", "disk MB", "GFLOP/ex", "%GEMM", "Wh/1k", "gCO2/1k"]
+    rows = [header]
     for name, r in report["models"].items():
         ratio = r["ratios_vs_first"]
         flops = r["flops_per_example"]
         frac = r["fraction_of_gemm_rate"]
-        lines.append(
-            f"{name[-27:]:<28}{r['accuracy']:>7.4f}{r['macro_f1']:>7.4f}"
-            f"{r['throughput_docs_per_s']:>9.1f}{ratio['throughput']:>6.2f}"
-            + "".join(
-                f"{1000 * r[f'latency_batch{b}']['median_s']:>12.1f}"
-                f"{ratio[f'speed_batch{b}']:>6.2f}"
-                for b in batch_sizes
-            )
-            + f"{r['memory']['peak_bytes'] / 1e6:>9.0f}{r['size_on_disk_bytes'] / 1e6:>9.1f}"
-            + (f"{flops / 1e9:>9.3f}" if flops else f"{'-':>9}")
-            + (f"{100 * frac:>7.1f}" if frac else f"{'-':>7}")
-            + f"{1000 * r['energy']['kwh_per_1000']:>8.3f}"
-            + f"{1000 * r['energy']['kg_co2_per_1000']:>8.3f}"
+        rows.append(
+            [
+                name,
+                f"{r['accuracy']:.4f}",
+                f"{r['macro_f1']:.4f}",
+                f"{r['throughput_docs_per_s']:.1f}",
+                f"{ratio['throughput']:.2f}",
+                *(
+                    cell
+                    for b in batch_sizes
+                    for cell in (
+                        f"{1000 * r[f'latency_batch{b}']['median_s']:.1f}",
+                        f"{ratio[f'speed_batch{b}']:.2f}",
+                    )
+                ),
+                f"{r['memory']['peak_bytes'] / 1e6:.0f}",
+                f"{r['size_on_disk_bytes'] / 1e6:.1f}",
+                f"{flops / 1e9:.3f}" if flops else "-",
+                f"{100 * frac:.1f}" if frac else "-",
+                f"{1000 * r['energy']['kwh_per_1000']:.3f}",
+                f"{1000 * r['energy']['kg_co2_per_1000']:.3f}",
+            ]
         )
+    widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if c == 0 else cell.rjust(w)
+            for c, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
     return "\n".join(lines)
