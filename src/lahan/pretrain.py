@@ -33,7 +33,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 from transformers import (
     BatchEncoding,
     DataCollatorForLanguageModeling,
@@ -44,6 +43,7 @@ from transformers.modeling_outputs import MaskedLMOutput
 
 from lahan.data.clean import normalize_text
 from lahan.errors import LahanError
+from lahan.progress import progress as progress_lines
 
 IGNORE = -100  # label of positions that are not predicted
 
@@ -180,8 +180,8 @@ def pack(
     blocks, starts = [], []
     ids: list[int] = []
     firsts: list[int] = []
-    bar = tqdm(total=len(texts), desc="tokenising", unit="text", disable=None if progress else True)
-    for at in range(0, len(texts), batch):
+    starts_at = range(0, len(texts), batch)
+    for at in progress_lines(starts_at, f"tokenising {len(texts):,} texts", enabled=progress):
         enc = tokenizer(list(texts[at : at + batch]), add_special_tokens=False)
         for i, text_ids in enumerate(enc["input_ids"]):
             words = enc.word_ids(i)
@@ -193,8 +193,6 @@ def pack(
                 blocks.append([cls_id, *ids[:body], sep_id])
                 starts.append([0, *firsts[:body], 0])
                 ids, firsts = ids[body:], firsts[body:]
-        bar.update(len(enc["input_ids"]))
-    bar.close()
     if len(ids) > 1:  # the rest: one shorter block (a lone separator is dropped)
         blocks.append([cls_id, *ids, sep_id] if ids[-1] != sep_id else [cls_id, *ids])
         starts.append([0, *firsts, 0] if ids[-1] != sep_id else [0, *firsts])

@@ -28,10 +28,10 @@ import numpy as np
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
-from tqdm.auto import tqdm
 from transformers import DataCollatorWithPadding, PreTrainedModel, PreTrainedTokenizerBase
 
 from lahan.io import atomic_dir, atomic_write_json
+from lahan.progress import progress as progress_lines
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def compute_outputs(
         layer: [None] * n for layer in hidden_layers
     }
     batches = range(0, n, batch_size)
-    for start in tqdm(batches, desc="teacher outputs", disable=None if progress else True):
+    for start in progress_lines(batches, "teacher outputs", enabled=progress):
         idx = order[start : start + batch_size]
         batch = collate([{k: v[i] for k, v in encodings.items()} for i in idx]).to(device)
         outputs = teacher(**batch, output_hidden_states=bool(hidden_layers))
