@@ -268,5 +268,10 @@ def run_sweep(cfg: SweepConfig, progress: bool = True) -> dict[str, dict]:
     if grid.best_variants:
         variants = [r for r in variant_rows(best_rows(done, cfg.within)) if r.id not in rows]
         rows.update({r.id: r for r in variants})
+        if variants:
+            tqdm.write(
+                f"adding {len(variants)} rows beyond the grid: torch int8, ONNX and ONNX int8 "
+                f"of the best rows ({', '.join(r.id for r in variants[:3])}, ...)"
+            )
         run(variants, "sweep: int8/ONNX of the best rows")
     return done
