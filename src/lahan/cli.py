@@ -101,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    # lahan says itself what loading did (a new head, unused tensors, refused folders);
+    # transformers' per-load tables of missing/unexpected keys are noise on top of that
+    hf_logging.set_verbosity_error()
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
