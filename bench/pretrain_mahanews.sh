@@ -2,7 +2,7 @@
 # Study 1b (BENCHMARKS.md section 10): the paper's rows on a *pretrained* teacher.
 #   1. pretrain preset:small (MLM) on the unlabeled Marathi corpus + MahaNews train texts
 #   2. fine-tune it (the pretrained teacher) and, for comparison, preset:small from scratch
-#   3. prune 25/50/75% (whole heads + FFN neurons) + KD into the pretrained teacher
+#   3. prune 25/50/75% (whole heads + FFN neurons), alone and + KD, of the pretrained teacher
 #   4. a well-read student: preset:tiny pretrained on the teacher's tokenizer, distilled,
 #      next to the same student distilled from random weights
 #   5. the character n-gram TF-IDF SVM on the same split
@@ -28,6 +28,8 @@ step $RUNS/teacher-pt lahan finetune --model $RUNS/pt-small --lr 2e-4 --epochs 1
 step $RUNS/small lahan finetune --model preset:small --epochs 12 --patience 3 --group-by-length \
   $COMMON
 for s in 25 50 75; do
+  step $RUNS/pt-p$s lahan prune --teacher $RUNS/teacher-pt --sparsity 0.$s --granularity heads \
+    --epochs 4 --lr 2e-4 --group-by-length $COMMON
   step $RUNS/pt-p$s-kd lahan compress --teacher $RUNS/teacher-pt --prune 0.$s --granularity heads \
     --distill --epochs 4 --lr 2e-4 --group-by-length $COMMON
 done
