@@ -86,3 +86,16 @@ def test_evaluate_takes_labels(placeholder, demo_csv, capsys):
     assert main(argv) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["labels"] == names and report["accuracy"] > 0.3
+
+
+def test_labels_for_a_model_that_gets_a_new_head_are_refused(trained_tiny, demo_csv, tmp_path):
+    from lahan.models import ModelConfig, load_pretrained
+
+    config = ModelConfig(source=str(trained_tiny[0]), new_head=True, labels=("a", "b"))
+    with pytest.raises(LahanError, match="new head"):
+        load_pretrained(config, ["a", "b"])
+
+
+def test_label_map_ids_written_with_leading_zeros(tmp_path):
+    (tmp_path / "m.csv").write_text("00,Auto\n01,Crime\n")
+    assert read_label_names(label_map=str(tmp_path / "m.csv")) == ("Auto", "Crime")

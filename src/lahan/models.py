@@ -283,12 +283,13 @@ def read_label_names(labels: str | None = None, label_map: str | None = None) ->
             }
         if isinstance(data, dict):
             try:
-                ids = sorted(int(k) for k in data)
+                by_id = {int(k): v for k, v in data.items()}
             except ValueError as err:
                 raise LahanError(f"--label-map '{path}': keys must be output ids 0..N-1") from err
+            ids = sorted(by_id)
             if ids != list(range(len(ids))):
                 raise LahanError(f"--label-map '{path}': ids must be 0..{len(ids) - 1}, got {ids}")
-            names = [str(data[str(i)] if str(i) in data else data[i]) for i in ids]
+            names = [str(by_id[i]) for i in ids]
         elif isinstance(data, list):
             names = [str(x) for x in data]
         else:
@@ -352,7 +353,13 @@ def load_pretrained(
     is_classifier = any(a.endswith("ForSequenceClassification") for a in archs)
     id2label = {int(k): v for k, v in (hf_config.id2label or {}).items()}
     named = {}
-    if config.labels is not None and is_classifier and not config.new_head:
+    if config.labels is not None and (config.new_head or not is_classifier):
+        raise LahanError(
+            f"--labels / --label-map name a trained classifier's outputs, but '{source}' "
+            + ("gets a new head (--new-head)" if config.new_head else "has no trained head")
+            + ": its new head takes the data's labels; leave --labels out"
+        )
+    if config.labels is not None:
         id2label = apply_label_names(source, id2label, config.labels)
         named = {"id2label": id2label, "label2id": {v: k for k, v in id2label.items()}}
     new_labels = {

@@ -299,6 +299,11 @@ class HeldOutMLM:
             self.batches = [
                 collator(items[i : i + batch_size]) for i in range(0, len(items), batch_size)
             ]
+        if not any((b["labels"] != IGNORE).any() for b in self.batches):
+            raise LahanError(
+                "the held-out texts give no masked token to score: give more or longer "
+                "texts, or a larger --heldout-ratio"
+            )
 
     @torch.no_grad()
     def __call__(self, model: nn.Module, autocast: Callable) -> dict:

@@ -92,12 +92,14 @@ class _StopRequest:
 
 
 @contextlib.contextmanager
-def stop_signals() -> Iterator[_StopRequest]:
+def stop_signals(enabled: bool = True) -> Iterator[_StopRequest]:
     """While training, SIGINT (Ctrl-C) and SIGTERM ask the loop to stop at the next step
     boundary, checkpoint included, instead of killing it mid-step and losing the work since
     the last checkpoint. A second signal stops at once (the previous handlers are back)."""
     stop = _StopRequest()
-    if threading.current_thread() is not threading.main_thread():
+    # Off under several processes: each would see the signal at its own step and the
+    # checkpoint's barrier would meet another process's all-reduce (a hang).
+    if not enabled or threading.current_thread() is not threading.main_thread():
         yield stop  # signal handlers can only be set from the main thread
         return
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -105,7 +107,8 @@ def stop_signals() -> Iterator[_StopRequest]:
     def request(signum, frame) -> None:
         stop.signal = signal.Signals(signum).name
         for s, handler in previous.items():
-            signal.signal(s, handler)
+            if handler is not None:  # None: set outside Python, cannot be put back
+                signal.signal(s, handler)
         print(
             f"lahan: {stop.signal} received: stopping after this step (again to stop now)",
             file=sys.stderr,
@@ -118,7 +121,8 @@ def stop_signals() -> Iterator[_StopRequest]:
         yield stop
     finally:
         for s, handler in previous.items():
-            signal.signal(s, handler)
+            if handler is not None:
+                signal.signal(s, handler)
 
 
 class Evaluator(Protocol):
@@ -474,7 +478,9 @@ def train(
     # Each process takes its slice of every global batch (see ShuffledBatches).
     if train_set is None:
         train_set = encode(tokenizer, train_texts, config.max_length, train_labels)
-        collate = DataCollatorWithPadding(tokenizer, return_tensors="pt")
+        collate = collate or DataCollatorWithPadding(tokenizer, return_tensors="pt")
+    elif collate is None:
+        raise ValueError("train() with a train_set needs its collate function too")
     sampler = ShuffledBatches(
         train_set.lengths(),
         config.batch_size,
@@ -579,7 +585,8 @@ def train(
         accelerator.wait_for_everyone()
 
     started = time.perf_counter() - (resumed.loop.get("elapsed", 0.0) if resumed else 0.0)
-    with stop_signals() as stop:  # SIGINT / SIGTERM: checkpoint at the next step, then stop
+    # SIGINT / SIGTERM: checkpoint at the next step, then stop (single-process runs)
+    with stop_signals(enabled=accelerator.num_processes == 1) as stop:
         for epoch in range(first_epoch, config.epochs + 1):
             # The RNG states go back where they were saved: before this epoch's batches are
             # drawn (the DataLoader takes a seed from torch's RNG when iteration starts), or

@@ -50,7 +50,13 @@ def read_lines(stream: BinaryIO, name: str) -> Iterator[str]:
             ) from err
         if number == 1:
             line = line.removeprefix("\ufeff")  # a byte-order mark is not text
-        yield line.rstrip("\r\n")
+        line = line.rstrip("\r\n")
+        if "\r" in line:
+            raise LahanError(
+                f"{name}: line {number} holds a bare carriage return (old Mac line endings?): "
+                "convert the file to \\n line endings, e.g. `tr '\\r' '\\n' < IN > OUT`"
+            )
+        yield line
 
 
 def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
