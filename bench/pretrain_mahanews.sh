@@ -2,7 +2,9 @@
 # Study 1b (BENCHMARKS.md section 10): the paper's rows on a *pretrained* teacher.
 #   1. pretrain preset:small (MLM) on the unlabeled Marathi corpus + MahaNews train texts
 #   2. fine-tune it (the pretrained teacher) and, for comparison, preset:small from scratch
-#   3. prune 25/50/75% (whole heads + FFN neurons), alone and + KD, of the pretrained teacher
+#   3. prune 25/50/75% (whole heads + FFN neurons), alone and + KD, of the pretrained teacher;
+#      and the hybrid block variant (32x32 attention blocks) alone, same epochs, to choose
+#      the default granularity
 #   4. a well-read student: preset:tiny pretrained on the teacher's tokenizer, distilled,
 #      next to the same student distilled from random weights
 #   5. the character n-gram TF-IDF SVM on the same split
@@ -32,6 +34,8 @@ for s in 25 50 75; do
     --epochs 4 --lr 2e-4 --group-by-length $COMMON
   step $RUNS/pt-p$s-kd lahan compress --teacher $RUNS/teacher-pt --prune 0.$s --granularity heads \
     --distill --epochs 4 --lr 2e-4 --group-by-length $COMMON
+  step $RUNS/pt-h$s lahan prune --teacher $RUNS/teacher-pt --sparsity 0.$s --granularity hybrid \
+    --epochs 4 --lr 2e-4 --group-by-length $COMMON
 done
 step $RUNS/pt-tiny lahan pretrain --model preset:tiny --tokenizer $RUNS/pt-small --text $CORPUS \
   --epochs 1 $COMMON

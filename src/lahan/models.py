@@ -171,6 +171,20 @@ def _generic_labels(id2label: dict) -> bool:
     return all(re.fullmatch(r"LABEL_\d+", str(v)) for v in id2label.values())
 
 
+def has_placeholder_labels(folder: str | Path) -> bool:
+    """True when a model folder (or ONNX export) names its outputs LABEL_0, LABEL_1, ..."""
+    folder = Path(folder)
+    manifest = folder / "lahan-onnx.json"
+    try:
+        if manifest.is_file():
+            names = json.loads(manifest.read_text(encoding="utf-8"))["labels"]
+            return _generic_labels(dict(enumerate(names)))
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError):
+        return False  # loading it says what is wrong
+    return _generic_labels(config.get("id2label") or {})
+
+
 def _label_key(label: str) -> str:
     return re.sub(r"[\s_-]+", "", label).casefold()
 
@@ -185,6 +199,12 @@ def resolve_label_map(
     """
     if set(data_labels) <= set(model_labels):
         return {label: label for label in data_labels}
+    if _generic_labels(dict(enumerate(model_labels))):
+        raise LahanError(
+            f"the model's outputs are placeholders ({', '.join(model_labels[:3])}, ...) and "
+            f"the data's labels are {data_labels}: nothing says which output is which class. "
+            "Name them with --labels A,B,... (output order) or --label-map FILE"
+        )
     if relabel:
         by_key = {_label_key(m): m for m in model_labels}
         mapping = {d: by_key.get(_label_key(d)) for d in data_labels}

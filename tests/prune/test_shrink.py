@@ -1,5 +1,5 @@
-"""shrink_to_dense: masked BERT / RoBERTa / XLM-R (zeros baked in) -> smaller dense model,
-same logits."""
+"""shrink_to_dense: masked BERT / RoBERTa / XLM-R / DistilBERT (zeros baked in) -> smaller
+dense model, same logits."""
 
 from __future__ import annotations
 
@@ -11,13 +11,8 @@ import pytest
 import torch
 from transformers import (
     AutoModelForSequenceClassification,
-    BertConfig,
     BertForSequenceClassification,
     PreTrainedModel,
-    RobertaConfig,
-    RobertaForSequenceClassification,
-    XLMRobertaConfig,
-    XLMRobertaForSequenceClassification,
 )
 
 from lahan.errors import LahanError
@@ -25,6 +20,8 @@ from lahan.models import load_model, save_model, wordpiece_from_vocab
 from lahan.prune import (
     LahanPrunedBertConfig,
     LahanPrunedBertForSequenceClassification,
+    LahanPrunedDistilBertConfig,
+    LahanPrunedDistilBertForSequenceClassification,
     LahanPrunedRobertaConfig,
     LahanPrunedRobertaForSequenceClassification,
     encoder_layers,
@@ -33,68 +30,38 @@ from lahan.prune import (
     shrink_to_dense,
     structure,
 )
+from tests.family import family_classifier
 
 HIDDEN, HEADS, LAYERS, FFN, VOCAB = 64, 4, 3, 128, 100
 SIZE = HIDDEN // HEADS
 TOLERANCE = 1e-4
-KINDS = ["bert", "roberta", "xlm-roberta"]
+KINDS = ["bert", "roberta", "xlm-roberta", "distilbert"]
 PRUNED = {
     "bert": LahanPrunedBertForSequenceClassification,
+    "distilbert": LahanPrunedDistilBertForSequenceClassification,
     "roberta": LahanPrunedRobertaForSequenceClassification,
     "xlm-roberta": LahanPrunedRobertaForSequenceClassification,
 }
 
 
-def tiny_bert(
-    seed: int = 0, attn: str = "sdpa", act: str = "gelu"
-) -> BertForSequenceClassification:
-    """A random tiny BERT with nonzero biases everywhere, so every fold matters."""
+LABELS = {"id2label": {0: "a", 1: "b", 2: "c"}, "label2id": {"a": 0, "b": 1, "c": 2}}
+
+
+def tiny(kind: str, seed: int = 0, attn: str = "sdpa", act: str = "gelu") -> PreTrainedModel:
+    """A random tiny ``kind`` classifier with nonzero biases everywhere, so every fold
+    matters (family conventions as in tests/family.py)."""
     torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=VOCAB,
-        hidden_size=HIDDEN,
-        num_hidden_layers=LAYERS,
-        num_attention_heads=HEADS,
-        intermediate_size=FFN,
-        hidden_act=act,
-        num_labels=3,
-        id2label={0: "a", 1: "b", 2: "c"},
-        label2id={"a": 0, "b": 1, "c": 2},
-        attn_implementation=attn,
-    )
-    return randomize(BertForSequenceClassification(config))
+    sizes = {"hidden": HIDDEN, "heads": HEADS, "layers": LAYERS, "ffn": FFN, "positions": 32}
+    model = family_classifier(kind, VOCAB, LABELS, **sizes, act=act, attn=attn)
+    return randomize(model)
 
 
-def tiny_roberta(
-    seed: int = 0, attn: str = "sdpa", act: str = "gelu", xlmr: bool = False
-) -> RobertaForSequenceClassification | XLMRobertaForSequenceClassification:
-    """A random tiny RoBERTa (or XLM-R) shaped like the real ones: pad 1, bos 0, eos 2,
-    one token type, positions offset past the padding index, LayerNorm eps 1e-5."""
-    torch.manual_seed(seed)
-    config_class = XLMRobertaConfig if xlmr else RobertaConfig
-    model_class = XLMRobertaForSequenceClassification if xlmr else RobertaForSequenceClassification
-    config = config_class(
-        vocab_size=VOCAB,
-        hidden_size=HIDDEN,
-        num_hidden_layers=LAYERS,
-        num_attention_heads=HEADS,
-        intermediate_size=FFN,
-        hidden_act=act,
-        max_position_embeddings=34,
-        type_vocab_size=1,
-        layer_norm_eps=1e-5,
-        num_labels=3,
-        id2label={0: "a", 1: "b", 2: "c"},
-        label2id={"a": 0, "b": 1, "c": 2},
-        attn_implementation=attn,
-    )
-    return randomize(model_class(config))
+def tiny_bert(**kwargs) -> BertForSequenceClassification:
+    return tiny("bert", **kwargs)
 
 
-def tiny(kind: str, **kwargs) -> PreTrainedModel:
-    if kind == "bert":
-        return tiny_bert(**kwargs)
-    return tiny_roberta(xlmr=kind == "xlm-roberta", **kwargs)
+def tiny_roberta(xlmr: bool = False, **kwargs) -> PreTrainedModel:
+    return tiny("xlm-roberta" if xlmr else "roberta", **kwargs)
 
 
 def randomize(model: PreTrainedModel) -> PreTrainedModel:
@@ -334,8 +301,35 @@ def test_unbaked_masks_are_refused():
 
 
 def test_unsupported_architecture_is_named():
-    with pytest.raises(LahanError, match="Linear.*BertForSequenceClassification"):
+    with pytest.raises(LahanError, match="Linear.*BERT, RoBERTa / XLM-RoBERTa, DistilBERT, ALBERT"):
         encoder_layers(torch.nn.Linear(2, 2))
+
+
+def test_albert_shared_layer_is_counted_but_never_pruned():
+    """ALBERT runs one layer's weights at every depth: encoder_layers lists it once per
+    depth (FLOPs count every pass); pruning or shrinking it is refused with the way out."""
+    model = tiny("albert")
+    layers = encoder_layers(model)
+    assert len(layers) == LAYERS and all(lm.q is layers[0].q for lm in layers)
+    assert layers[0].num_heads == HEADS and layers[0].ffn_size == FFN
+    with pytest.raises(LahanError, match="ALBERT models share one layer.*--student preset:small"):
+        shrink_to_dense(model)
+    with pytest.raises(LahanError, match="ALBERT models share one layer"):
+        structure(model)
+
+
+@pytest.mark.parametrize("attn", ["sdpa", "eager"])
+def test_distilbert_shrinks_with_the_same_logits(attn):
+    model = masked_model(kind="distilbert", attn=attn)
+    shrunk = shrink_to_dense(model)
+    assert type(shrunk) is LahanPrunedDistilBertForSequenceClassification
+    assert shrunk.config.model_type == "lahan_pruned_distilbert"
+    assert shrunk.config.layer_heads == [2, 0, 4]
+    assert shrunk.config.layer_intermediate == [FFN - 8, FFN - 40, 0]
+    assert shrunk.config.dim == HIDDEN and shrunk.config.hidden_dim == FFN
+    assert max_diff(model, shrunk) <= TOLERANCE
+    with pytest.raises(LahanError, match="lahan_pruned_distilbert config: layer_intermediate"):
+        LahanPrunedDistilBertConfig(n_layers=2, hidden_dim=FFN, layer_intermediate=[FFN + 1, 0])
 
 
 def test_config_validation():
@@ -391,7 +385,7 @@ def test_save_and_reload(tmp_path, kind):
     assert max_diff(shrunk, loaded) == 0.0
 
 
-@pytest.mark.parametrize("kind", ["bert", "xlm-roberta"])
+@pytest.mark.parametrize("kind", ["bert", "xlm-roberta", "distilbert"])
 def test_transformers_without_lahan_refuses_the_folder(tmp_path, kind):
     folder = save(shrink_to_dense(masked_model(kind=kind)), tmp_path / "shrunk")
     code = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from lahan.commands._args import add_label_arguments, label_names_from_args
 from lahan.data.config import add_data_arguments
 
 EXAMPLES = """\
@@ -51,6 +52,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--relabel", action="store_true", help="map dataset labels by name")
     p.add_argument("--json", default=None, help="also write the full report to this file")
+    add_label_arguments(p, what="every placeholder-labelled --model")
     p.set_defaults(func=run)
 
 
@@ -71,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         country=args.country,
         relabel=args.relabel,
+        labels=label_names_from_args(args),
     )
     report = run_bench(config, progress=lambda m: print(m, file=sys.stderr))
     print(format_bench_table(report))

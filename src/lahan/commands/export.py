@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from lahan.commands._args import add_label_arguments, label_names_from_args
 from lahan.data.config import add_data_arguments, data_config_from_args
 
 EXAMPLES = """\
@@ -12,6 +13,7 @@ examples:
   lahan export --model runs/p25-kd --format onnx --quantize int8 --out runs/p25-kd-int8 \\
       --data ../shared/data/mahanews          # also records dev accuracy vs fp32
   python runs/p25-kd-int8/predict.py --input texts.txt   # no torch, no lahan needed
+  lahan export --model published-clf --labels Auto,Bhakti,Crime --format onnx --out runs/pub-onnx
 """
 
 
@@ -42,6 +44,7 @@ def register(subparsers) -> None:
     )
     add_data_arguments(p, required=False)
     p.add_argument("--relabel", action="store_true", help="map dataset labels by name")
+    add_label_arguments(p)
     p.add_argument("--out", required=True, help="folder to write the export to")
     p.set_defaults(func=run)
 
@@ -55,13 +58,17 @@ def run(args: argparse.Namespace) -> int:
     from lahan.recipes.finetune import check_output_folder
 
     config = ExportConfig(
-        format=args.format, quantize=args.quantize, opset=args.opset, max_length=args.max_length
+        format=args.format,
+        quantize=args.quantize,
+        opset=args.opset,
+        max_length=args.max_length,
+        labels=label_names_from_args(args),
     )
     out = Path(args.out)
     check_output_folder(out, marker="lahan-onnx.json")
     dev = None
     if args.data:
-        model, _, _ = load_model(args.model)
+        model, _, _ = load_model(args.model, config.labels)
         dataset = load_dataset(data_config_from_args(args))
         label_map = resolve_label_map(model_labels(model), dataset.labels, args.relabel)
         rows = dataset.split("dev")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from lahan.commands._args import add_label_arguments, label_names_from_args
+
 EXAMPLES = """\
 examples:
   lahan predict --model runs/p25-kd --input headlines.txt > predictions.jsonl
@@ -39,6 +41,7 @@ def register(subparsers) -> None:
         default="fp32",
         help="torch model folders: fp32, bf16, fp16 (GPU) or int8 (CPU); default fp32",
     )
+    add_label_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from lahan.io import atomic_text_stream
 
     config = PredictConfig(batch_size=args.batch_size, format=args.format)
-    predictor = load_predictor(args.model, args.precision)
+    predictor = load_predictor(args.model, args.precision, label_names_from_args(args))
     with open_text(args.input) as stream:
         rows = predict_rows(predictor, read_lines(stream, args.input), config)
         if args.output == "-":

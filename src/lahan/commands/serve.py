@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from lahan.commands._args import add_label_arguments, label_names_from_args
+
 EXAMPLES = """\
 examples:
   lahan serve --model runs/p25-kd                      # http://127.0.0.1:8000
@@ -39,6 +41,7 @@ def register(subparsers) -> None:
         "--batch-window-ms", type=float, default=d.batch_window_ms, help="micro-batch window"
     )
     p.add_argument("--timeout", type=float, default=d.timeout_s, help="seconds per request")
+    add_label_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         batch_window_ms=args.batch_window_ms,
         timeout_s=args.timeout,
     )
-    predictor = load_predictor(args.model, args.precision)
+    predictor = load_predictor(args.model, args.precision, label_names_from_args(args))
     app = create_app(predictor, config)
     print(f"serving {args.model} on http://{config.host}:{config.port}", file=sys.stderr)
     # an access line per request (method, path, status) on stderr, as servers usually log

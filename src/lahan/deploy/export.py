@@ -47,6 +47,7 @@ class ExportConfig:
     opset: int = 18
     max_length: int | None = None  # None: the max length the model was trained with
     tolerance: float = 1e-3  # fp32 export: largest logit difference from torch allowed
+    labels: tuple | None = None  # names for a placeholder-labelled model's outputs
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -157,7 +158,7 @@ def export_onnx(
     With ``dev`` (texts, label ids of the model), the manifest also records the exported
     graph's dev accuracy and macro-F1, their deltas vs torch fp32, and the agreement.
     """
-    model, tokenizer, record = load_model(model_dir)
+    model, tokenizer, record = load_model(model_dir, config.labels)
     if tokenizer.backend_tokenizer is None:
         raise LahanError(f"'{model_dir}': ONNX export needs a fast tokenizer (tokenizer.json)")
     max_length = config.max_length or record.get("config", {}).get("TrainConfig", {}).get(

@@ -31,13 +31,14 @@ class TorchPredictor:
         precision: str = "fp32",
         max_length: int | None = None,
         padded: bool = False,
+        labels: tuple | None = None,
     ):
         import torch
 
         from lahan.models import load_model, model_labels
         from lahan.precision import autocast_for
 
-        model, self.tokenizer, record = load_model(folder)
+        model, self.tokenizer, record = load_model(folder, labels)
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         if precision == "int8":
             from lahan.deploy.quantize import quantize_int8
@@ -86,10 +87,14 @@ class TorchPredictor:
 
 
 class OnnxPredictor:
-    def __init__(self, folder: str | Path, threads: int | None = None):
+    def __init__(self, folder: str | Path, threads: int | None = None, labels: tuple | None = None):
         from lahan.deploy.onnx_runtime import OnnxClassifier
+        from lahan.models import apply_label_names
 
         self.runtime = OnnxClassifier(folder, threads)
+        if labels is not None:  # an export of a placeholder-labelled model, named here
+            named = apply_label_names(str(folder), dict(enumerate(self.runtime.labels)), labels)
+            self.runtime.labels = [named[i] for i in range(len(named))]
         self.labels = self.runtime.labels
         self.max_length = self.runtime.max_length
         manifest = self.runtime.manifest
@@ -127,7 +132,11 @@ def is_onnx_folder(path: str | Path) -> bool:
     return (Path(path) / MANIFEST).is_file()
 
 
-def load_predictor(path: str | Path, precision: str = "fp32") -> TorchPredictor | OnnxPredictor:
+def load_predictor(
+    path: str | Path, precision: str = "fp32", labels: tuple | None = None
+) -> TorchPredictor | OnnxPredictor:
+    """The predictor for a model folder or an ONNX export; ``labels`` names the outputs of
+    a placeholder-labelled classifier (LABEL_0, ...)."""
     if precision not in PRECISIONS:
         raise LahanError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
     if is_onnx_folder(path):
@@ -136,5 +145,5 @@ def load_predictor(path: str | Path, precision: str = "fp32") -> TorchPredictor 
                 f"'{path}' is an exported ONNX folder: its precision was fixed at export "
                 "(lahan export --quantize int8); leave --precision out"
             )
-        return OnnxPredictor(path)
-    return TorchPredictor(path, precision)
+        return OnnxPredictor(path, labels=labels)
+    return TorchPredictor(path, precision, labels=labels)

@@ -20,7 +20,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from lahan.errors import LahanError
 from lahan.models import ModelConfig, build_preset, load_pretrained, model_labels
-from lahan.prune.arch import encoder_attribute
+from lahan.prune.arch import family, layer_list
 
 LAYERS_PREFIX = "layers:"
 
@@ -85,18 +85,23 @@ def shallow_copy(teacher: PreTrainedModel, layers: Sequence[int]) -> PreTrainedM
     """A copy of ``teacher`` with only ``layers`` of its encoder (DistilBERT-style init).
 
     Embeddings, the kept layers and the head are the teacher's weights, unchanged.
-    Per-layer sizes of pruned teachers follow their layers.
+    Per-layer sizes of pruned teachers follow their layers. ALBERT runs its one shared
+    layer at every depth, so its student runs that layer ``len(layers)`` times.
     """
-    kept = nn.ModuleList()
     student = copy.deepcopy(teacher)
-    student_encoder = getattr(student, encoder_attribute(student)).encoder
+    if family(student).shared:
+        student.config.num_hidden_layers = len(layers)
+        return student
+    kept = nn.ModuleList()
+    old = layer_list(student)
     for new_index, old_index in enumerate(layers):
-        layer = student_encoder.layer[old_index]
+        layer = old[old_index]
         attention = getattr(getattr(layer, "attention", None), "self", None)
         if attention is not None and hasattr(attention, "layer_idx"):
             attention.layer_idx = new_index
         kept.append(layer)
-    student_encoder.layer = kept
+    parent_name, _, attribute = family(student).layers.rpartition(".")
+    setattr(student.get_submodule(parent_name), attribute, kept)
     config = student.config
     config.num_hidden_layers = len(layers)
     for name in ("layer_heads", "layer_intermediate"):  # pruned teachers
@@ -165,12 +170,17 @@ def make_student(
         )
     if spec.startswith(LAYERS_PREFIX):
         layers = parse_layers(spec, t_layers)
+        shared = family(teacher).shared
         return Student(
             shallow_copy(teacher, layers),
             teacher_tok,
             kind="layers",
             layer_map=[(j + 1, old + 1) for j, old in enumerate(layers)],
-            description=f"teacher layers {layers} of {t_layers}",
+            description=(
+                f"the teacher's shared layer run {len(layers)} times instead of {t_layers}"
+                if shared
+                else f"teacher layers {layers} of {t_layers}"
+            ),
         )
     labels = model_labels(teacher)
     if spec.startswith("preset:"):

@@ -27,5 +27,8 @@ def count_parameters(model: torch.nn.Module) -> dict[str, int]:
 
 
 def weights_size_on_disk(folder: str | Path) -> int:
-    """Bytes of the weight files (``*.safetensors``) in a model folder."""
-    return sum(p.stat().st_size for p in Path(folder).glob("*.safetensors"))
+    """Bytes of the weight files in a model folder: ``*.safetensors``, or for a published
+    checkpoint without them, the ``pytorch_model*.bin`` files it is loaded from."""
+    folder = Path(folder)
+    files = list(folder.glob("*.safetensors")) or list(folder.glob("pytorch_model*.bin"))
+    return sum(p.stat().st_size for p in files)

@@ -1,13 +1,16 @@
 """Structured pruning: find heads and FFN neurons, and shrink masked models to dense ones.
 
-Importing this package registers the ``lahan_pruned_bert`` and ``lahan_pruned_roberta``
-model types with transformers' Auto classes, so shrunk model folders load like any other.
+Importing this package registers the ``lahan_pruned_bert``, ``lahan_pruned_roberta`` and
+``lahan_pruned_distilbert`` model types with transformers' Auto classes, so shrunk model
+folders load like any other.
 """
 
 from lahan.prune.arch import LayerModules, encoder_layers, head_size, num_heads
 from lahan.prune.pruned_bert import (
     LahanPrunedBertConfig,
     LahanPrunedBertForSequenceClassification,
+    LahanPrunedDistilBertConfig,
+    LahanPrunedDistilBertForSequenceClassification,
     LahanPrunedRobertaConfig,
     LahanPrunedRobertaForSequenceClassification,
     register_auto_classes,
@@ -19,6 +22,8 @@ register_auto_classes()
 __all__ = [
     "LahanPrunedBertConfig",
     "LahanPrunedBertForSequenceClassification",
+    "LahanPrunedDistilBertConfig",
+    "LahanPrunedDistilBertForSequenceClassification",
     "LahanPrunedRobertaConfig",
     "LahanPrunedRobertaForSequenceClassification",
     "LayerModules",

@@ -34,7 +34,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from lahan.errors import LahanError
-from lahan.prune.arch import encoder_layers
+from lahan.prune.arch import prunable_layers
 
 GRANULARITIES = ("hybrid", "heads")
 METHODS = ("hard", "soft")
@@ -133,7 +133,7 @@ class MovementPruning:
     def __init__(self, model: nn.Module, config: PruneConfig):
         self.config = config
         self.model = model
-        self.layers = encoder_layers(model)
+        self.layers = prunable_layers(model)
         self.scores: list[Scores] = []
         self.sparsity_now = 0.0
         if config.sparsity > 0:

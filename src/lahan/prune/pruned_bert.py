@@ -1,4 +1,5 @@
-"""BERT and RoBERTa classifiers whose layers have different numbers of heads and FFN neurons.
+"""BERT, RoBERTa and DistilBERT classifiers whose layers have different numbers of heads and
+FFN neurons.
 
 Structured pruning removes different heads and neurons in every layer, which a
 plain ``BertConfig`` / ``RobertaConfig`` cannot describe (one head count, one
@@ -9,11 +10,16 @@ remain. BERT and RoBERTa layers are built the same way, so one set of mixins
 RoBERTa architecture with another config name, so XLM-R models shrink to the
 RoBERTa classes.
 
-The model types are ``lahan_pruned_bert`` and ``lahan_pruned_roberta`` on purpose:
+DistilBERT names its modules and config fields differently (``n_heads``,
+``hidden_dim``, the output projection inside the attention module), so it has its own
+attention class and layer resizing; the config checks and the model mixin are shared.
+
+The model types are ``lahan_pruned_bert``, ``lahan_pruned_roberta`` and
+``lahan_pruned_distilbert`` on purpose:
 transformers without lahan imported does not know them and refuses the folder,
 instead of loading the shrunk weights into a full-size model (shape errors at
 best, silently wrong weights at worst). Importing ``lahan.prune`` registers all
-four classes with the Auto classes.
+of them with the Auto classes.
 """
 
 from __future__ import annotations
@@ -28,17 +34,21 @@ from transformers import (
     AutoModelForSequenceClassification,
     BertConfig,
     BertForSequenceClassification,
+    DistilBertConfig,
+    DistilBertForSequenceClassification,
     PreTrainedConfig,
     RobertaConfig,
     RobertaForSequenceClassification,
 )
 from transformers.models.bert.modeling_bert import BertSelfAttention
+from transformers.models.distilbert.modeling_distilbert import DistilBertSelfAttention
 from transformers.models.roberta.modeling_roberta import RobertaSelfAttention
 
 from lahan.errors import LahanError
 
 MODEL_TYPE = "lahan_pruned_bert"
 ROBERTA_MODEL_TYPE = "lahan_pruned_roberta"
+DISTILBERT_MODEL_TYPE = "lahan_pruned_distilbert"
 
 
 # --------------------------------------------------------------------------- config
@@ -49,17 +59,19 @@ class PerLayerSizesMixin:
 
     Each pruned config declares the two fields itself (dataclass fields are not
     inherited from a plain mixin); this supplies the defaults and the checks.
-    ``num_attention_heads`` and ``intermediate_size`` keep the original (unpruned)
-    values: they fix the head size (hidden_size // num_attention_heads), which
-    pruning whole heads never changes, and bound the per-layer sizes.
+    ``num_attention_heads`` and the FFN size (``ffn_field``) keep the original
+    (unpruned) values: they fix the head size (hidden_size // num_attention_heads),
+    which pruning whole heads never changes, and bound the per-layer sizes.
     """
+
+    ffn_field = "intermediate_size"  # the config field holding the FFN width
 
     def __post_init__(self, **kwargs):
         layers = self.num_hidden_layers
         if self.layer_heads is None:
             self.layer_heads = [self.num_attention_heads] * layers
         if self.layer_intermediate is None:
-            self.layer_intermediate = [self.intermediate_size] * layers
+            self.layer_intermediate = [getattr(self, self.ffn_field)] * layers
         self.layer_heads = [int(h) for h in self.layer_heads]
         self.layer_intermediate = [int(n) for n in self.layer_intermediate]
         super().__post_init__(**kwargs)
@@ -90,13 +102,24 @@ class LahanPrunedRobertaConfig(PerLayerSizesMixin, RobertaConfig):
     layer_intermediate: list[int] | None = None
 
 
+@strict
+class LahanPrunedDistilBertConfig(PerLayerSizesMixin, DistilBertConfig):
+    """DistilBertConfig plus the number of heads and FFN neurons kept in each layer."""
+
+    model_type = DISTILBERT_MODEL_TYPE
+    ffn_field = "hidden_dim"
+
+    layer_heads: list[int] | None = None
+    layer_intermediate: list[int] | None = None
+
+
 def check_layer_sizes(config: PreTrainedConfig) -> None:
     """Refuse per-layer sizes that cannot describe a pruned copy of this model."""
     layers = config.num_hidden_layers
     kind = config.model_type
     for name, values, most in (
         ("layer_heads", config.layer_heads, config.num_attention_heads),
-        ("layer_intermediate", config.layer_intermediate, config.intermediate_size),
+        ("layer_intermediate", config.layer_intermediate, getattr(config, config.ffn_field)),
     ):
         if len(values) != layers:
             raise LahanError(
@@ -169,6 +192,25 @@ class LahanPrunedRobertaSelfAttention(PrunedSelfAttentionMixin, RobertaSelfAtten
     """RobertaSelfAttention with its own head count (see PrunedSelfAttentionMixin)."""
 
 
+class LahanPrunedDistilBertSelfAttention(DistilBertSelfAttention):
+    """DistilBertSelfAttention with its own head count; the output projection is part of
+    this module in DistilBERT, so zero heads return just that projection's bias."""
+
+    def __init__(self, config: PreTrainedConfig, num_heads: int) -> None:
+        super().__init__(config)
+        self.n_heads = num_heads
+        width = num_heads * self.attention_head_size
+        self.q_lin = new_linear(config.dim, width, like=self.q_lin)
+        self.k_lin = new_linear(config.dim, width, like=self.k_lin)
+        self.v_lin = new_linear(config.dim, width, like=self.v_lin)
+        self.out_lin = new_linear(width, config.dim, like=self.out_lin)
+
+    def forward(self, hidden_states: torch.Tensor, *args, **kwargs):
+        if self.n_heads == 0:
+            return self.out_lin(hidden_states.new_zeros((*hidden_states.shape[:-1], 0))), None
+        return super().forward(hidden_states, *args, **kwargs)
+
+
 def resize_layer(
     layer: nn.Module,
     config: PreTrainedConfig,
@@ -186,18 +228,30 @@ def resize_layer(
     layer.output.dense = new_linear(neurons, config.hidden_size, layer.output.dense)
 
 
+def resize_distilbert_layer(layer: nn.Module, config: PreTrainedConfig, index: int) -> None:
+    """Rebuild one DistilBERT TransformerBlock at its pruned size."""
+    neurons = config.layer_intermediate[index]
+    layer.attention = LahanPrunedDistilBertSelfAttention(config, config.layer_heads[index])
+    layer.ffn.lin1 = new_linear(config.dim, neurons, layer.ffn.lin1)
+    layer.ffn.lin2 = new_linear(neurons, config.dim, layer.ffn.lin2)
+
+
 # --------------------------------------------------------------------------- models
 
 
 class PrunedClassifierMixin:
     """Builds the parent classifier, then resizes every encoder layer to the config's sizes.
 
-    Subclasses set ``config_class`` (a pruned config) and ``pruned_attention_class``.
-    Weight names stay the parent's, so everything that reads a BERT / RoBERTa
-    classifier's state dict (except its shapes) still applies.
+    Subclasses set ``config_class`` (a pruned config) and ``resize_layers``.
+    Weight names stay the parent's, so everything that reads a BERT / RoBERTa /
+    DistilBERT classifier's state dict (except its shapes) still applies.
     """
 
-    pruned_attention_class: type[PrunedSelfAttentionMixin]
+    pruned_attention_class: type[PrunedSelfAttentionMixin] | None = None
+
+    def resize_layers(self, config: PreTrainedConfig) -> None:
+        for index, layer in enumerate(self.base_model.encoder.layer):
+            resize_layer(layer, config, index, self.pruned_attention_class)
 
     def __init__(self, config: PreTrainedConfig) -> None:
         if not isinstance(config, self.config_class):
@@ -206,8 +260,7 @@ class PrunedClassifierMixin:
                 f"got {type(config).__name__}"
             )
         super().__init__(config)
-        for index, layer in enumerate(self.base_model.encoder.layer):
-            resize_layer(layer, config, index, self.pruned_attention_class)
+        self.resize_layers(config)
         # Initialises only the rebuilt Linear layers (the rest is flagged as done).
         self.post_init()
 
@@ -237,11 +290,27 @@ class LahanPrunedRobertaForSequenceClassification(
     pruned_attention_class = LahanPrunedRobertaSelfAttention
 
 
+class LahanPrunedDistilBertForSequenceClassification(
+    PrunedClassifierMixin, DistilBertForSequenceClassification
+):
+    """DistilBertForSequenceClassification whose layer i has layer_heads[i] heads and
+    layer_intermediate[i] FFN neurons.
+    """
+
+    config_class = LahanPrunedDistilBertConfig
+    config: LahanPrunedDistilBertConfig
+
+    def resize_layers(self, config: PreTrainedConfig) -> None:
+        for index, layer in enumerate(self.distilbert.transformer.layer):
+            resize_distilbert_layer(layer, config, index)
+
+
 def register_auto_classes() -> None:
     """Let AutoConfig / AutoModelForSequenceClassification open the pruned model folders."""
     for config_class, model_class in (
         (LahanPrunedBertConfig, LahanPrunedBertForSequenceClassification),
         (LahanPrunedRobertaConfig, LahanPrunedRobertaForSequenceClassification),
+        (LahanPrunedDistilBertConfig, LahanPrunedDistilBertForSequenceClassification),
     ):
         AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
         AutoModelForSequenceClassification.register(config_class, model_class, exist_ok=True)

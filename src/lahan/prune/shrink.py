@@ -1,4 +1,4 @@
-"""Turn a masked BERT / RoBERTa / XLM-R classifier (pruned weights exactly zero) into a
+"""Turn a masked BERT / RoBERTa / XLM-R / DistilBERT classifier (pruned weights exactly zero) into a
 smaller dense one.
 
 Pruning with masks leaves the matrices full size, so the model is no faster and
@@ -31,6 +31,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 from transformers import (
     BertForSequenceClassification,
+    DistilBertForSequenceClassification,
     PreTrainedConfig,
     RobertaForSequenceClassification,
     XLMRobertaForSequenceClassification,
@@ -39,14 +40,17 @@ from transformers.activations import ACT2FN
 
 from lahan.errors import LahanError
 from lahan.measure import count_parameters
-from lahan.prune.arch import LayerModules, encoder_layers
+from lahan.prune.arch import LayerModules, prunable_layers
 from lahan.prune.pruned_bert import (
     LahanPrunedBertForSequenceClassification,
+    LahanPrunedDistilBertForSequenceClassification,
     LahanPrunedRobertaForSequenceClassification,
 )
 
 PrunedClassifier = (
-    LahanPrunedBertForSequenceClassification | LahanPrunedRobertaForSequenceClassification
+    LahanPrunedBertForSequenceClassification
+    | LahanPrunedRobertaForSequenceClassification
+    | LahanPrunedDistilBertForSequenceClassification
 )
 
 # Source classifier classes -> the pruned class they shrink to. XLM-R is the RoBERTa
@@ -58,6 +62,7 @@ PRUNED_CLASS: tuple[tuple[tuple[type[nn.Module], ...], type[PrunedClassifier]], 
         (RobertaForSequenceClassification, XLMRobertaForSequenceClassification),
         LahanPrunedRobertaForSequenceClassification,
     ),
+    ((DistilBertForSequenceClassification,), LahanPrunedDistilBertForSequenceClassification),
 )
 
 # Config keys that describe the source model's class, not its shape.
@@ -88,8 +93,9 @@ class LayerPlan:
 
 
 def _activation(config: PreTrainedConfig) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The FFN activation, resolved the way BertIntermediate resolves it."""
-    act = config.hidden_act
+    """The FFN activation, resolved the way BertIntermediate resolves it (DistilBERT's
+    config calls it ``activation``)."""
+    act = config.hidden_act if hasattr(config, "hidden_act") else config.activation
     return ACT2FN[act] if isinstance(act, str) else act
 
 
@@ -157,7 +163,7 @@ def plan_layer(lm: LayerModules, act: Callable) -> LayerPlan:
 
 
 def _plans(model: nn.Module) -> tuple[list[LayerModules], list[LayerPlan]]:
-    layers = encoder_layers(model)
+    layers = prunable_layers(model)
     act = _activation(model.config)
     with torch.no_grad():
         return layers, [plan_layer(lm, act) for lm in layers]
@@ -197,14 +203,14 @@ def structure(model: nn.Module) -> dict:
 
 def _pruned_class(model: nn.Module) -> type[PrunedClassifier]:
     """The pruned class this classifier shrinks to, or a LahanError naming what works."""
-    encoder_layers(model)  # unsupported architectures: LahanError naming the supported ones
+    prunable_layers(model)  # unsupported architectures: LahanError naming the supported ones
     for sources, pruned in PRUNED_CLASS:
         if isinstance(model, sources):
             return pruned
     raise LahanError(
         f"shrink_to_dense has no pruned model class for {type(model).__name__}: it shrinks "
-        "BERT, RoBERTa and XLM-RoBERTa classifiers (structure() still reports what could "
-        "be removed)"
+        "BERT, RoBERTa, XLM-RoBERTa and DistilBERT classifiers (structure() still reports "
+        "what could be removed)"
     )
 
 
@@ -273,8 +279,9 @@ def shrink_to_dense(model: nn.Module) -> PrunedClassifier:
     """A smaller dense copy of a masked classifier, with the same outputs (eval mode).
 
     The input is not changed. The copy is a LahanPrunedBertForSequenceClassification
-    (from BERT) or a LahanPrunedRobertaForSequenceClassification (from RoBERTa or
-    XLM-RoBERTa) on the input's device and dtype, in the input's train/eval mode;
+    (from BERT), a LahanPrunedRobertaForSequenceClassification (from RoBERTa or
+    XLM-RoBERTa) or a LahanPrunedDistilBertForSequenceClassification (from DistilBERT)
+    on the input's device and dtype, in the input's train/eval mode;
     save it with lahan.models.save_model and load it anywhere ``lahan.prune`` is imported.
     """
     pruned_class = _check_shrinkable(model)

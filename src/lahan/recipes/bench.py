@@ -37,7 +37,7 @@ from lahan.measure.flops import flops_for_lengths
 from lahan.measure.machine import gemm_rate, machine_info
 from lahan.measure.memory import peak_memory
 from lahan.measure.size import count_parameters, weights_size_on_disk
-from lahan.models import resolve_label_map
+from lahan.models import has_placeholder_labels, resolve_label_map
 
 
 @dataclass
@@ -54,6 +54,7 @@ class BenchConfig:
     country: str = DEFAULT_COUNTRY
     threads: int | None = None  # None: torch's default; recorded either way
     relabel: bool = False
+    labels: tuple | None = None  # names for models whose outputs are LABEL_0, LABEL_1, ...
     names: list[str] = field(default_factory=list)  # display names; default: the specs
 
     def __post_init__(self) -> None:
@@ -97,16 +98,18 @@ def _split_spec(spec: str) -> tuple[str, str, bool]:
     return path, precision, padded
 
 
-def _load(spec: str, threads: int | None = None):
+def _load(spec: str, threads: int | None = None, labels: tuple | None = None):
     path, precision, padded = _split_spec(spec)
+    # --labels names the placeholder-labelled models; the others keep their own names
+    labels = labels if labels is not None and has_placeholder_labels(path) else None
     if is_onnx_folder(path):
         if precision != "fp32" or padded:
             raise LahanError(
                 f"--model '{spec}': an ONNX folder's precision is fixed at export and it "
                 "pads dynamically; pass the folder alone"
             )
-        return OnnxPredictor(path, threads or torch.get_num_threads())
-    return TorchPredictor(path, precision, padded=padded)
+        return OnnxPredictor(path, threads or torch.get_num_threads(), labels)
+    return TorchPredictor(path, precision, padded=padded, labels=labels)
 
 
 def _structure_source(spec: str, predictor) -> torch.nn.Module | None:
@@ -147,7 +150,7 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
     for name, spec in zip(names, config.models, strict=True):
         gc.collect()
         before = process.memory_info().rss
-        predictor = _load(spec, config.threads)
+        predictor = _load(spec, config.threads, config.labels)
         loaded = process.memory_info().rss - before
         predictors[name] = predictor
         device = "cuda" if predictor.info["device"].startswith("cuda") else "cpu"
