@@ -25,6 +25,14 @@ def test_python_dash_m_works():
     assert proc.returncode == 0 and proc.stdout.startswith("lahan ")
 
 
+def test_importing_lahan_as_a_library_is_quiet():
+    """No import-time noise on stderr (torchao's CUDA kernels, torch's pytree warnings),
+    from the CLI or from `import lahan...` in a user's script."""
+    code = "import lahan.models, lahan.recipes.compress, lahan.deploy.predictor"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
 def test_finetune_then_evaluate(tmp_path, demo_csv, capsys):
     out = tmp_path / "m"
     rc = main(

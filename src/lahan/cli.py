@@ -14,14 +14,9 @@ import signal
 import sys
 import threading
 
-# torchao (which transformers imports when it is installed) logs its optional CUDA
-# kernels failing to load, and torch warns about torchao's enums: noise on a CPU. These
-# fire at import time, so quieten them before lahan's modules import transformers.
-for _noisy in ("torchao", "torch.utils._pytree"):
-    logging.getLogger(_noisy).setLevel(logging.ERROR)
-
-from lahan import __version__  # noqa: E402
-from lahan.commands import COMMAND_MODULES  # noqa: E402
+# Importing lahan quietens torchao's import-time noise (see lahan/__init__.py).
+from lahan import __version__
+from lahan.commands import COMMAND_MODULES
 from lahan.errors import LahanError  # noqa: E402
 from lahan.threads import ENV, apply_threads, resolve_threads  # noqa: E402
 

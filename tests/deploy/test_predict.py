@@ -28,7 +28,8 @@ def test_rows_keep_input_order_whatever_the_lengths(trained_tiny):
     predictor = TorchPredictor(trained_tiny[0])
     texts = [("शब्द " * n).strip() for n in (1, 30, 2, 0, 15, 3, 40, 1)]
     texts[3] = "   "  # whitespace only
-    rows = list(predict_rows(predictor, texts, PredictConfig(batch_size=3, chunk_lines=5)))
+    numbered = list(enumerate(texts, start=1))
+    rows = list(predict_rows(predictor, numbered, PredictConfig(batch_size=3, chunk_lines=5)))
     assert [r["line"] for r in rows] == list(range(1, 9))
     assert rows[3]["label"] is None and rows[3]["error"] == "empty text"
     one_by_one = [predictor.logits([t]).argmax(-1)[0] for t in texts if t.strip()]
@@ -85,3 +86,45 @@ def test_onnx_folder_refuses_another_precision(trained_tiny, tmp_path):
         load_predictor(tmp_path / "o", "int8")
     with pytest.raises(LahanError, match="--precision"):
         load_predictor(trained_tiny[0], "int4")
+
+
+def test_predict_reads_tables_through_the_data_layer(trained_tiny, tmp_path, capsys):
+    """A CSV/TSV/JSONL --input is a table: its text column is classified (header and label
+    column are not text), rows say their line in the file, broken rows are refused."""
+    model = str(trained_tiny[0])
+    texts = ["भारताने सामना जिंकला", "राज्य सरकार, नवी योजना"]  # a comma inside a quoted cell
+    source = tmp_path / "news.csv"
+    with source.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([["headline", "label"], [texts[0], "Sports"], [texts[1], "X"]])
+    assert main(["predict", "--model", model, "--input", str(source)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["line"] for r in rows] == [2, 3]  # the header is line 1
+    expected = TorchPredictor(trained_tiny[0]).logits(texts).argmax(-1)
+    labels = TorchPredictor(trained_tiny[0]).labels
+    assert [r["label"] for r in rows] == [labels[i] for i in expected]
+
+    tsv = tmp_path / "texts.tsv"  # no label column at all, text column named
+    tsv.write_text("id\tbody\n7\t" + texts[0] + "\n", encoding="utf-8")
+    assert main(["predict", "--model", model, "--input", str(tsv), "--text-col", "body"]) == 0
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert row["line"] == 2 and row["label"] == labels[expected[0]]
+
+    jsonl = tmp_path / "t.jsonl"
+    jsonl.write_text(json.dumps({"text": texts[1]}, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert main(["predict", "--model", model, "--input", str(jsonl)]) == 0
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert row["label"] == labels[expected[1]]
+
+    broken = tmp_path / "broken.csv"
+    broken.write_text("text,label\nएक,a\nदोन,b,extra\n", encoding="utf-8")
+    assert main(["predict", "--model", model, "--input", str(broken)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "broken.csv:3" in err and "wrong number of fields" in err
+    no_text = tmp_path / "nums.csv"
+    no_text.write_text("id,score\n1,2\n", encoding="utf-8")
+    assert main(["predict", "--model", model, "--input", str(no_text)]) == 2
+    assert "no text column found" in capsys.readouterr().err
+    plain = tmp_path / "p.txt"
+    plain.write_text(texts[0] + "\n", encoding="utf-8")
+    assert main(["predict", "--model", model, "--input", str(plain), "--text-col", "x"]) == 2
+    assert "read as plain text" in capsys.readouterr().err

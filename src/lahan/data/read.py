@@ -62,7 +62,7 @@ class RawTable:
     split: str | None  # "train"/"dev"/"test" when the source names it, else None
     columns: list[str]
     text_col: str
-    label_col: str
+    label_col: str | None  # None: a table of texts only (read for `lahan predict`)
     rows: list[RawRow] = field(default_factory=list)
     dropped: dict[str, DroppedRows] = field(default_factory=dict)
     info: dict = field(default_factory=dict)  # encoding, delimiter, format
@@ -182,8 +182,13 @@ def read_folder(folder: Path, config: DataConfig) -> list[RawTable]:
 # --------------------------------------------------------------------------- files
 
 
-def read_file(path: Path, group: str, split: str | None, config: DataConfig) -> RawTable:
-    """One CSV/TSV/JSONL file as a RawTable (columns detected, rows not yet cleaned)."""
+def read_file(
+    path: Path, group: str, split: str | None, config: DataConfig, need_label: bool = True
+) -> RawTable:
+    """One CSV/TSV/JSONL file as a RawTable (columns detected, rows not yet cleaned).
+
+    ``need_label=False`` reads texts to classify: the label column is used when present
+    (rows get "" otherwise) and not required."""
     suffix = path.suffix.lower()
     if suffix not in DELIMITED_SUFFIXES + JSONL_SUFFIXES:
         raise LahanError(
@@ -192,8 +197,8 @@ def read_file(path: Path, group: str, split: str | None, config: DataConfig) -> 
         )
     text = decode_bytes(path.read_bytes(), path)
     if suffix in JSONL_SUFFIXES:
-        return _read_jsonl(text, path, group, split, config)
-    return _read_delimited(text, path, group, split, config)
+        return _read_jsonl(text, path, group, split, config, need_label)
+    return _read_delimited(text, path, group, split, config, need_label)
 
 
 def decode_bytes(data: bytes, path: Path | str) -> str:
@@ -308,8 +313,14 @@ def find_column(
     )
 
 
-def _pick_columns(columns: list[str], path: Path | str, config: DataConfig) -> tuple[str, str]:
+def _pick_columns(
+    columns: list[str], path: Path | str, config: DataConfig, need_label: bool = True
+) -> tuple[str, str | None]:
     text_col = find_column(columns, config.text_col, TEXT_COLUMN_NAMES, "text", path)
+    if not need_label and config.label_col is None:
+        lower = {c.strip().lower() for c in columns}
+        if not any(name in lower for name in LABEL_COLUMN_NAMES):
+            return text_col, None
     label_col = find_column(columns, config.label_col, LABEL_COLUMN_NAMES, "label", path)
     if text_col == label_col:
         raise LahanError(
@@ -320,7 +331,12 @@ def _pick_columns(columns: list[str], path: Path | str, config: DataConfig) -> t
 
 
 def _read_delimited(
-    text: str, path: Path, group: str, split: str | None, config: DataConfig
+    text: str,
+    path: Path,
+    group: str,
+    split: str | None,
+    config: DataConfig,
+    need_label: bool = True,
 ) -> RawTable:
     # splitlines, not split("\n"): a file whose lines end in "\r" is one "line" otherwise
     first = (text.lstrip("\r\n").splitlines() or [""])[0]
@@ -341,10 +357,11 @@ def _read_delimited(
         rows.pop(0)
     header_line, header = rows[0]
     columns = [c.strip() for c in header]
-    text_col, label_col = _pick_columns(columns, path, config)
+    text_col, label_col = _pick_columns(columns, path, config, need_label)
     table = RawTable(str(path), group, split, columns, text_col, label_col)
     table.info = {"format": "delimited", "delimiter": delimiter, "encoding": "utf-8"}
-    ti, li = columns.index(text_col), columns.index(label_col)
+    ti = columns.index(text_col)
+    li = None if label_col is None else columns.index(label_col)
     for line, cells in rows[1:]:
         origin = f"{path}:{line}"
         if not cells:
@@ -356,14 +373,19 @@ def _read_delimited(
                 f"{len(cells)} fields, expected {len(columns)}: {delimiter.join(cells)}",
             )
         else:
-            table.rows.append(RawRow(origin, cells[ti], cells[li]))
+            table.rows.append(RawRow(origin, cells[ti], "" if li is None else cells[li]))
     if not table.rows and not table.dropped:
         raise LahanError(f"{path} has a header (line {header_line}) but no data rows: add rows")
     return table
 
 
 def _read_jsonl(
-    text: str, path: Path, group: str, split: str | None, config: DataConfig
+    text: str,
+    path: Path,
+    group: str,
+    split: str | None,
+    config: DataConfig,
+    need_label: bool = True,
 ) -> RawTable:
     objects: list[tuple[int, dict]] = []
     blank: list[int] = []
@@ -385,7 +407,7 @@ def _read_jsonl(
             )
         objects.append((line_no, obj))
     columns = list(dict.fromkeys(k for _, obj in objects for k in obj))
-    text_col, label_col = _pick_columns(columns, path, config)
+    text_col, label_col = _pick_columns(columns, path, config, need_label)
     table = RawTable(str(path), group, split, columns, text_col, label_col)
     table.info = {"format": "jsonl", "encoding": "utf-8"}
     for line_no in blank:
@@ -393,10 +415,11 @@ def _read_jsonl(
             table.drop("blank line", f"{path}:{line_no}", "")
     for line_no, obj in objects:
         origin = f"{path}:{line_no}"
-        if text_col not in obj or label_col not in obj:
+        if text_col not in obj or (label_col is not None and label_col not in obj):
             table.drop("missing field", origin, json.dumps(obj, ensure_ascii=False))
         else:
-            table.rows.append(RawRow(origin, _cell(obj[text_col]), _cell(obj[label_col])))
+            label = "" if label_col is None else _cell(obj[label_col])
+            table.rows.append(RawRow(origin, _cell(obj[text_col]), label))
     return table
 
 

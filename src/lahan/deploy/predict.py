@@ -1,7 +1,10 @@
-"""Stream texts (one per line) through a predictor, writing one row per line in order.
+"""Stream texts through a predictor, writing one row per text in input order.
 
-Lines are read in chunks, so inputs larger than memory stream through; inside a
-chunk texts are batched by length and the rows come back in input order.
+Input is plain text, one text per line, or a CSV/TSV/JSONL table read through the data
+layer (the text column found as everywhere else, ``--text-col`` to name it; a label
+column, if any, is ignored). Rows say the input line each text came from. Plain text
+is read in chunks, so inputs larger than memory stream through; inside a chunk texts
+are batched by length and the rows come back in input order.
 Documented behaviour: an empty (or whitespace-only) line gets a row with no label and
 ``error: "empty text"``; a text longer than the model's max length is truncated to
 it (as in training) and its row says ``truncated: true``.
@@ -19,6 +22,7 @@ from lahan.deploy.predictor import softmax
 from lahan.errors import LahanError
 
 FORMATS = ("jsonl", "csv")
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson")  # read as tables; anything else: lines
 
 
 @dataclass
@@ -59,8 +63,34 @@ def read_lines(stream: BinaryIO, name: str) -> Iterator[str]:
         yield line
 
 
-def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
+def read_table(path: str, text_col: str | None = None) -> Iterator[tuple[int, str]]:
+    """(line, text) for every row of a CSV/TSV/JSONL file, through the data layer.
+
+    Rows the data layer cannot read as a text (wrong number of fields, missing field)
+    are not skipped silently: the file is refused, naming the first of them."""
+    from pathlib import Path
+
+    from lahan.data.config import DataConfig
+    from lahan.data.read import read_file
+
+    file = Path(path)
+    if not file.is_file():
+        raise LahanError(f"--input '{path}': no such file")
+    table = read_file(file, file.stem, None, DataConfig(text_col=text_col), need_label=False)
+    for reason, rows in table.dropped.items():
+        if reason == "blank line":
+            continue
+        where = rows.examples[0][0] if rows.examples else path
+        raise LahanError(
+            f"{where}: {rows.count} row(s) of --input cannot be read as a text ({reason}): "
+            "fix them, or pass plain text (one text per line, e.g. a .txt file)"
+        )
+    for row in table.rows:
+        yield int(row.origin.rsplit(":", 1)[1]), row.text
+
+
+def _chunks(lines: Iterable[tuple[int, str]], size: int) -> Iterator[list[tuple[int, str]]]:
+    chunk: list[tuple[int, str]] = []
     for line in lines:
         chunk.append(line)
         if len(chunk) == size:
@@ -70,17 +100,17 @@ def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def predict_rows(predictor, lines: Iterable[str], config: PredictConfig) -> Iterator[dict]:
-    """One dict per input line, in input order."""
-    number = 0
+def predict_rows(
+    predictor, lines: Iterable[tuple[int, str]], config: PredictConfig
+) -> Iterator[dict]:
+    """One dict per (input line, text), in input order."""
     for chunk in _chunks(lines, config.chunk_lines):
-        kept = [i for i, text in enumerate(chunk) if text.strip()]
-        texts = [chunk[i] for i in kept]
+        kept = [i for i, (_, text) in enumerate(chunk) if text.strip()]
+        texts = [chunk[i][1] for i in kept]
         probs = softmax(predictor.logits(texts, config.batch_size)) if texts else []
         counts = predictor.token_counts(texts) if texts else []
         by_index = {i: (p, c) for i, p, c in zip(kept, probs, counts, strict=True)}
-        for i in range(len(chunk)):
-            number += 1
+        for i, (number, _) in enumerate(chunk):
             if i not in by_index:
                 yield {"line": number, "label": None, "score": None, "error": "empty text"}
                 continue
