@@ -143,8 +143,10 @@ def build_family_model(
     *,
     seed: int = 0,
     bin_only: bool = False,
+    **sizes,
 ) -> Path:
-    """Write a tiny ``kind`` classifier for ``labels`` (output order) into ``folder``."""
+    """Write a tiny ``kind`` classifier for ``labels`` (output order) into ``folder``;
+    ``sizes`` (hidden, heads, layers, ffn, ...) as for family_classifier."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if kind in ("bert", "distilbert"):
@@ -165,7 +167,7 @@ def build_family_model(
         "label2id": {label: i for i, label in enumerate(labels)},
     }
     torch.manual_seed(seed)
-    model = family_classifier(kind, len(tokenizer), label_maps)
+    model = family_classifier(kind, len(tokenizer), label_maps, **sizes)
     _save(model, folder, bin_only)
     return folder
 

@@ -49,6 +49,39 @@ def test_bench_figures_are_consistent(trained_tiny, pruned_tiny, demo_csv):
     assert report["machine"]["gemm_flops_per_s"] > 0
 
 
+@pytest.mark.slow
+def test_memory_belongs_to_the_model_not_to_its_place_in_the_list(trained_tiny, demo_csv, tmp_path):
+    """Each model's memory is measured alone in a fresh process: the same model gets the
+    same figure first or last, and the larger model the larger figure either way."""
+    from lahan.data.demo_corpus import demo_examples
+    from tests.family import build_family_model
+
+    rows = demo_examples(0)
+    labels = sorted({label for _, label in rows})
+    wide = build_family_model(
+        "bert", tmp_path / "wide", [t for t, _ in rows], labels, hidden=256, layers=4, ffn=1024
+    )
+    tiny, small = str(trained_tiny[0]), str(wide)
+
+    def memory(models):
+        config = BenchConfig(
+            models=models,
+            data=DataConfig(source=str(demo_csv), seed=0),
+            split="dev",
+            repeats=1,
+            latency_texts=4,
+            batch_sizes=(8,),
+            min_energy_seconds=0.1,
+        )
+        report = run_bench(config, progress=lambda m: None)["models"]
+        return {spec: report[spec]["memory"]["peak_bytes"] for spec in models}
+
+    forward, backward = memory([tiny, small]), memory([small, tiny])
+    for spec in (tiny, small):
+        assert abs(forward[spec] - backward[spec]) <= 0.25 * max(forward[spec], 8e6), spec
+    assert forward[small] > forward[tiny] and backward[small] > backward[tiny]
+
+
 def test_bench_cli_writes_json_and_table(trained_tiny, demo_csv, tmp_path, capsys):
     out = tmp_path / "b.json"
     rc = main(

@@ -48,6 +48,8 @@ def test_family_through_lahan(kind, tmp_path, demo_csv, texts_and_labels, capsys
     texts, labels = texts_and_labels
     base = build_family_model(kind, tmp_path / "published", texts, labels)
     teacher, student, pruned = tmp_path / "teacher", tmp_path / "kd", tmp_path / "pruned"
+    # a published folder (no lahan.json): inference length capped by its 64 positions
+    assert TorchPredictor(base).max_length == 64
 
     assert main(["finetune", "--model", str(base), "--out", str(teacher), *args(demo_csv)]) == 0
     assert main(["evaluate", "--model", str(teacher), "--data", str(demo_csv)]) == 0

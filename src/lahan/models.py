@@ -591,6 +591,26 @@ def _load_hub_classifier(
     return model, tokenizer, {}
 
 
+def position_limit(model: PreTrainedModel) -> int | None:
+    """The longest input the model's position table takes (None: no table)."""
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if positions is None:
+        return None
+    # RoBERTa-style models start positions after the padding index.
+    offset = (model.config.pad_token_id or 0) + 1 if "roberta" in model.config.model_type else 0
+    return positions - offset
+
+
+def inference_max_length(model: PreTrainedModel, record: dict) -> int:
+    """Tokens per text at inference: what lahan trained it with, else 128 (lahan's
+    training default), capped by the position table of a model published elsewhere."""
+    trained = record.get("config", {}).get("TrainConfig", {}).get("max_length")
+    if trained is not None:
+        return int(trained)
+    limit = position_limit(model)
+    return 128 if limit is None else min(128, limit)
+
+
 def model_labels(model: PreTrainedModel) -> list[str]:
     id2label = model.config.id2label
     return [id2label[i] for i in range(len(id2label))]

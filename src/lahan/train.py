@@ -51,6 +51,7 @@ from transformers.utils import ModelOutput
 from lahan.checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
 from lahan.errors import LahanError
 from lahan.evaluate import compute_metrics, predict_logits
+from lahan.models import position_limit
 
 log = logging.getLogger(__name__)
 
@@ -425,14 +426,10 @@ def make_accelerator(config: TrainConfig) -> Accelerator:
 
 def check_max_length(model: PreTrainedModel, max_length: int) -> None:
     """A max length beyond the position table would crash mid-run: refuse it up front."""
-    positions = getattr(model.config, "max_position_embeddings", None)
-    if positions is None:
-        return
-    # RoBERTa-style models start positions after the padding index.
-    offset = (model.config.pad_token_id or 0) + 1 if "roberta" in model.config.model_type else 0
-    if max_length > positions - offset:
+    limit = position_limit(model)
+    if limit is not None and max_length > limit:
         raise LahanError(
-            f"--max-length {max_length} is longer than the model's {positions - offset} "
+            f"--max-length {max_length} is longer than the model's {limit} "
             "positions: lower --max-length"
         )
 

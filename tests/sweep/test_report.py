@@ -8,7 +8,9 @@ from lahan.cli import main
 from lahan.errors import LahanError
 from lahan.sweep.report import (
     ReportConfig,
+    baseline_drift,
     pareto_front,
+    place_labels,
     recommend,
     scatter_points,
     write_report,
@@ -112,3 +114,54 @@ def test_report_errors(tmp_path):
         write_report(tmp_path)
     with pytest.raises(LahanError, match="--metric"):
         ReportConfig(metric="speed")
+
+
+def test_ratios_show_their_spread_and_moved_baselines_are_marked(tmp_path):
+    """A row timed while the machine was far busier than in the other rows' runs is
+    marked (its docs/s do not compare); every ratio shows its spread over the repeats."""
+    extra = {"speedup_range_vs_baseline": [0.95, 1.05]}
+    rows = [
+        _row("baseline", 0.80, 100, baseline_throughput_docs_per_s=100.0, **extra),
+        _row("a", 0.80, 130, baseline_throughput_docs_per_s=95.0),
+        _row("b", 0.79, 117, baseline_throughput_docs_per_s=40.0),  # busy machine
+        _row("c", 0.79, 200, baseline_throughput_docs_per_s=105.0),
+    ]
+    rows[1]["speedup_range_vs_baseline"] = [1.21, 1.40]
+    (tmp_path / RESULTS_FILE).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_report(tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    line = {cells.split("|")[1].strip(): cells for cells in md.splitlines() if cells[:2] == "| "}
+    assert "1.30 (1.21-1.40)" in line["a"] and "130.0 (95.0)" in line["a"]
+    assert "baseline -59% vs median" in line["b"] and "vs median" not in line["a"]
+    assert "The baseline of 1 row(s) (`b`) ran more than 20%" in md
+    assert baseline_drift([_row("x", 0.8, 100)]) == {}  # rows from before: nothing marked
+
+
+def test_html_report_renders_markdown_not_backticks(tmp_path):
+    rows = [_row("baseline", 0.80, 100), _row("prune25+kd", 0.80, 256)]
+    (tmp_path / RESULTS_FILE).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_report(tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    assert "<code>prune25+kd</code>" in page and "<strong>" in page
+    assert "`" not in page and "**" not in page
+
+
+def test_point_labels_do_not_overlap():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 5.5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    # the crowded corner of a real sweep: several rows at almost the same point
+    points = [(f"prune{i}+kd+int8", 1.0 + 0.01 * i, 80.0 + 0.02 * i) for i in range(6)]
+    ax.scatter([x for _, x, _ in points], [y for _, _, y in points])
+    ax.set_xlim(0.5, 2)
+    ax.set_ylim(70, 90)
+    fig.canvas.draw()
+    labels = place_labels(ax, points)
+    renderer = fig.canvas.get_renderer()
+    boxes = [label.get_window_extent(renderer) for label in labels]
+    assert len(labels) == 6
+    overlaps = [(i, j) for i in range(6) for j in range(i) if boxes[i].overlaps(boxes[j])]
+    assert len(overlaps) <= 1, overlaps  # eight spots around each point; six crowd in

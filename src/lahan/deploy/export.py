@@ -23,7 +23,7 @@ import torch
 from lahan.deploy import onnx_runtime
 from lahan.errors import LahanError
 from lahan.io import atomic_dir, atomic_write_json
-from lahan.models import load_model, model_labels
+from lahan.models import inference_max_length, load_model, model_labels
 from lahan.train import check_max_length
 
 log = logging.getLogger(__name__)
@@ -161,9 +161,7 @@ def export_onnx(
     model, tokenizer, record = load_model(model_dir, config.labels)
     if tokenizer.backend_tokenizer is None:
         raise LahanError(f"'{model_dir}': ONNX export needs a fast tokenizer (tokenizer.json)")
-    max_length = config.max_length or record.get("config", {}).get("TrainConfig", {}).get(
-        "max_length", 128
-    )
+    max_length = config.max_length or inference_max_length(model, record)
     check_max_length(model, max_length)  # beyond the position table: wrong graphs later
     names = _input_names(tokenizer)
     example = tokenizer(

@@ -35,7 +35,7 @@ class TorchPredictor:
     ):
         import torch
 
-        from lahan.models import load_model, model_labels
+        from lahan.models import inference_max_length, load_model, model_labels
         from lahan.precision import autocast_for
 
         model, self.tokenizer, record = load_model(folder, labels)
@@ -50,8 +50,7 @@ class TorchPredictor:
         autocast = "no" if precision in ("fp32", "int8") else precision
         self.autocast = autocast_for(autocast, device)
         self.labels = model_labels(model)
-        trained = record.get("config", {}).get("TrainConfig", {}).get("max_length", 128)
-        self.max_length = max_length or trained
+        self.max_length = max_length or inference_max_length(model, record)
         self.precision = precision
         self.padded = padded  # every batch padded to max_length, not to its longest text
         self.info = {

@@ -13,6 +13,7 @@ def plot_structure(structure: dict, path: Path, title: str) -> Path:
     """Left: layers x heads, dark = kept. Right: kept FFN neurons per layer."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
 
     layers = structure["layers"]
     heads = max(layer["heads"] for layer in layers) or 1
@@ -27,6 +28,8 @@ def plot_structure(structure: dict, path: Path, title: str) -> Path:
     left.set_ylabel("layer")
     left.set_yticks(range(len(layers)))
     left.set_title(f"heads kept: {structure['heads_after']}/{structure['heads_before']}")
+    kept_patch = Patch(color="#00441b", label="head kept")
+    removed_patch = Patch(facecolor="#f7fcf5", edgecolor="#999999", label="head removed")
     kept = [layer["kept_ffn"] for layer in layers]
     full = [layer["ffn"] for layer in layers]
     right.barh(range(len(layers)), full, color="#dddddd", label="before")
@@ -36,6 +39,7 @@ def plot_structure(structure: dict, path: Path, title: str) -> Path:
     right.set_xlabel("FFN neurons")
     right.set_title(f"FFN kept: {structure['ffn_after']}/{structure['ffn_before']}")
     right.legend(loc="lower right", fontsize=8)
+    fig.legend(handles=[kept_patch, removed_patch], loc="lower left", ncol=2, fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))  # room for the heads legend below
     return save_figure(fig, path, dpi=110)

@@ -1,18 +1,22 @@
 """`lahan bench`: measure several models on the same texts, in one run, as ratios.
 
-For each model (a lahan/HF model folder, optionally at a precision as ``DIR@int8`` /
+Models are a lahan/HF model folder, optionally at a precision as ``DIR@int8`` /
 ``DIR@bf16`` and/or padded to its max length as ``DIR@padded`` / ``DIR@int8,padded``,
-or an exported ONNX folder):
-  1. load it, noting the resident memory it adds;
-  2. predict the whole split once as a warm-up, then again for the throughput
-     (documents/s, length-sorted batches of 32 with dynamic padding), under the peak
-     memory probe and CodeCarbon (the pass repeats until it lasts ``min_energy_seconds``
-     so the energy reading is not all noise): energy and CO2 per 1,000 predictions;
-  3. accuracy and macro-F1 on the split from the same predictions;
-  4. FLOPs per example from the model's per-layer shapes and the real token lengths,
-     and the achieved FLOP/s as a fraction of the machine's measured GEMM rate.
-Then latency at each batch size (the first texts of the split, in order) with all
-models interleaved round by round after a warm-up: median and p95 per batch.
+or an exported ONNX folder. Every timed figure is measured with the models
+interleaved, so a machine that gets busier or quieter during the run moves all of them
+alike instead of whichever model happened to run then:
+  1. load every model; predict the whole split once each (warm-up): accuracy and
+     macro-F1; FLOPs per example from the per-layer shapes and the real token lengths;
+  2. throughput and energy in ``repeats`` rounds; in each round every model (in an
+     order rotated round by round) predicts the split (length-sorted batches of 32,
+     dynamic padding) under CodeCarbon, repeated until the block lasts
+     ``min_energy_seconds / repeats``: docs/s is the median over rounds (its spread is
+     reported), energy and CO2 per 1,000 predictions are summed over the blocks;
+  3. latency at each batch size (the first texts of the split, in order), models
+     interleaved round by round after a warm-up: median and p95 per batch;
+  4. memory: each model alone in a fresh process (the same predictions), so a model's
+     figure does not depend on what was loaded before it: peak resident memory (CPU) or
+     the allocator's peak (CUDA) above the process's memory before loading the model.
 Ratios are against the first model. Timing includes tokenisation: it is what a caller
 of ``lahan predict`` waits for.
 """
@@ -131,6 +135,78 @@ def _size_on_disk(spec: str) -> int:
     return weights_size_on_disk(path)
 
 
+def _throughput_and_energy(config: BenchConfig, predictors: dict, texts: list[str], results):
+    """Interleaved rounds of whole-split passes: docs/s per round, energy summed."""
+    names = list(predictors)
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    energy = {name: {"kwh": 0.0, "kg_co2": 0.0, "predictions": 0} for name in names}
+    block_seconds = config.min_energy_seconds / config.repeats
+    for round_ in range(config.repeats):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:  # no model always first after another
+            predictor = predictors[name]
+            passes = 0
+            with track_energy(config.country) as tracked:
+                started = time.perf_counter()  # inside: the tracker's set-up is not timed
+                while True:
+                    predictor.logits(texts, config.throughput_batch_size)
+                    passes += 1
+                    if time.perf_counter() - started >= block_seconds:
+                        break
+                seconds = time.perf_counter() - started
+            rates[name].append(passes * len(texts) / seconds)
+            energy[name]["kwh"] += tracked["kwh"]
+            energy[name]["kg_co2"] += tracked["kg_co2"]
+            energy[name]["predictions"] += passes * len(texts)
+            energy[name]["power_method"] = tracked["power_method"]
+            energy[name]["country"] = tracked["country"]
+    for name in names:
+        e = energy[name]
+        results[name]["throughput_docs_per_s"] = statistics.median(rates[name])
+        results[name]["throughput_rounds_docs_per_s"] = rates[name]
+        results[name]["energy"] = {
+            "kwh_per_1000": e["kwh"] / e["predictions"] * 1000,
+            "kg_co2_per_1000": e["kg_co2"] / e["predictions"] * 1000,
+            "power_method": e["power_method"],
+            "country": e["country"],
+        }
+
+
+def memory_in_fresh_process(spec: str, texts: list[str], config: BenchConfig) -> dict:
+    """One model's memory, measured alone in a new Python process (spawned, not forked:
+    nothing of this process's models or allocator state comes along)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        return pool.apply(
+            _memory_child,
+            (spec, texts, config.threads, config.labels, config.throughput_batch_size),
+        )
+
+
+def _memory_child(spec, texts, threads, labels, batch_size) -> dict:
+    """Runs in the fresh process: load, predict the split once, report the peak."""
+    if threads:
+        torch.set_num_threads(threads)
+    gc.collect()
+    before = psutil.Process().memory_info().rss
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    with peak_memory("cpu") as memory:
+        predictor = _load(spec, threads, labels)
+        loaded = psutil.Process().memory_info().rss - before
+        predictor.logits(texts, batch_size)
+    result = {
+        "peak_bytes": memory["peak_bytes"] - before,
+        "load_added_bytes": loaded,
+        "method": "process RSS sampled in a fresh process, above its RSS before loading",
+    }
+    if device == "cuda" and predictor.info["device"].startswith("cuda"):
+        result["cuda_peak_bytes"] = torch.cuda.max_memory_allocated()
+        result["method"] += "; CUDA: torch.cuda.max_memory_allocated"
+    return result
+
+
 def run_bench(config: BenchConfig, progress=print) -> dict:
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -143,34 +219,20 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
     machine = machine_info("cuda" if cuda else "cpu")
     gemm: dict[str, float] = {}  # measured GEMM rate per device type, when first needed
     names = config.names or list(config.models)
-    process = psutil.Process()
     with track_energy(config.country):  # imports and starts CodeCarbon once, untimed
         pass
-    predictors, results = {}, {}
+    predictors, targets, results = {}, {}, {}
     for name, spec in zip(names, config.models, strict=True):
-        gc.collect()
-        before = process.memory_info().rss
         predictor = _load(spec, config.threads, config.labels)
-        loaded = process.memory_info().rss - before
         predictors[name] = predictor
         device = "cuda" if predictor.info["device"].startswith("cuda") else "cpu"
         if device not in gemm:
             gemm[device] = gemm_rate(device=device)
         label_map = resolve_label_map(predictor.labels, dataset.labels, config.relabel)
-        y = [predictor.labels.index(label_map[r.label]) for r in rows]
-        predictor.logits(texts, config.throughput_batch_size)  # warm-up
-        passes = 0
-        with peak_memory(device) as memory, track_energy(config.country) as energy:
-            started = time.perf_counter()  # inside: the trackers' set-up is not timed
-            while True:
-                logits = predictor.logits(texts, config.throughput_batch_size)
-                passes += 1
-                if time.perf_counter() - started >= config.min_energy_seconds:
-                    break
-            seconds = time.perf_counter() - started
-        predictions = passes * len(texts)
+        targets[name] = [predictor.labels.index(label_map[r.label]) for r in rows]
+        logits = predictor.logits(texts, config.throughput_batch_size)  # also the warm-up
         predicted = logits.argmax(-1).tolist()
-        metrics = compute_metrics(y, predicted, list(range(len(predictor.labels))))
+        metrics = compute_metrics(targets[name], predicted, list(range(len(predictor.labels))))
         model = _structure_source(spec, predictor)
         lengths = [min(n, predictor.max_length) for n in predictor.token_counts(texts)]
         if getattr(predictor, "padded", False):  # the padding is computed too: count it
@@ -178,10 +240,6 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
         flops = flops_for_lengths(model, lengths) if model is not None else None
         params = count_parameters(model) if model is not None else None
         del model
-        docs_per_s = predictions / seconds
-        # Memory: what this model adds (loading + its peak while predicting), so the
-        # models loaded before it do not count against it. CUDA: the allocator's peak.
-        own_peak = memory["peak_bytes"] - before if device == "cpu" else memory["peak_bytes"]
         results[name] = {
             "spec": spec,
             "runtime": predictor.info["runtime"],
@@ -189,36 +247,23 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
             "padding": predictor.info["padding"],
             "accuracy": metrics["accuracy"],
             "macro_f1": metrics["macro_f1"],
-            "by_group": metrics_by_group(y, predicted, [r.group for r in rows]),
+            "by_group": metrics_by_group(targets[name], predicted, [r.group for r in rows]),
             "n": len(texts),
-            "throughput_docs_per_s": docs_per_s,
-            "throughput_passes": passes,
             "device": device,
-            "memory": {
-                "peak_bytes": own_peak,
-                "load_added_bytes": loaded,
-                "inference_added_bytes": memory["peak_bytes"] - memory["baseline_bytes"],
-                "process_peak_bytes": memory["peak_bytes"],
-                "method": memory["method"]
-                + (
-                    "; peak minus the process's memory before this model loaded"
-                    if device == "cpu"
-                    else ""
-                ),
-            },
-            "energy": {
-                "kwh_per_1000": energy["kwh"] / predictions * 1000,
-                "kg_co2_per_1000": energy["kg_co2"] / predictions * 1000,
-                "power_method": energy["power_method"],
-                "country": energy["country"],
-            },
             "size_on_disk_bytes": _size_on_disk(spec),
             "params": params,
-            "flops_per_example": flops / len(texts) if flops else None,
-            "achieved_flops_per_s": flops * passes / seconds if flops else None,
-            "fraction_of_gemm_rate": flops * passes / seconds / gemm[device] if flops else None,
+            "flops": flops,
         }
-        progress(f"measured {name}: {docs_per_s:.1f} docs/s, accuracy {metrics['accuracy']:.4f}")
+        progress(f"loaded {name}: accuracy {metrics['accuracy']:.4f}")
+
+    _throughput_and_energy(config, predictors, texts, results)
+    progress("measured throughput and energy")
+    for r in results.values():
+        flops = r.pop("flops")
+        rate = r["throughput_docs_per_s"] * flops / len(texts) if flops else None
+        r["flops_per_example"] = flops / len(texts) if flops else None
+        r["achieved_flops_per_s"] = rate
+        r["fraction_of_gemm_rate"] = rate / gemm[r["device"]] if rate else None
 
     for batch_size in config.batch_sizes:
         count = min(len(texts), config.latency_texts if batch_size > 1 else 16)
@@ -246,11 +291,25 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
                 "repeats": config.repeats,
             }
         progress(f"timed batch size {batch_size}")
+    predictors.clear()  # the timing is over: free them before the memory processes
+
+    for name, spec in zip(names, config.models, strict=True):
+        results[name]["memory"] = memory_in_fresh_process(spec, texts, config)
+        progress(f"memory of {name}: {results[name]['memory']['peak_bytes'] / 1e6:.0f} MB")
 
     first = results[names[0]]
     for r in results.values():
         r["ratios_vs_first"] = {
             "throughput": r["throughput_docs_per_s"] / first["throughput_docs_per_s"],
+            # round by round (the same round of both models: adjacent in time)
+            "throughput_rounds": [
+                mine / theirs
+                for mine, theirs in zip(
+                    r["throughput_rounds_docs_per_s"],
+                    first["throughput_rounds_docs_per_s"],
+                    strict=True,
+                )
+            ],
             "size": r["size_on_disk_bytes"] / first["size_on_disk_bytes"],
             **{
                 f"speed_batch{b}": first[f"latency_batch{b}"]["median_s"]

@@ -3,16 +3,22 @@
 The recommendation follows a stated rule: the fastest row (throughput over the split
 as a same-run ratio against the baseline: rows are timed in separate runs, so raw
 documents/s are not compared) whose accuracy is within ``within`` points of the
-baseline's; the metric and the margin are configurable.
+baseline's; the metric and the margin are configurable. Each ratio is shown with its
+spread over the repeats (round-by-round ratios), and a row whose baseline ran more than
+``DRIFT_LIMIT`` away from the median baseline is marked: the machine was busier or
+quieter then, so its docs/s do not compare with other rows' (its ratio still does).
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import re
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
@@ -25,6 +31,8 @@ PAPER = (
     "best configuration for the MahaNews topic classifier: 2.56x faster than the "
     "baseline at the baseline's accuracy, on one GPU."
 )
+
+DRIFT_LIMIT = 0.20  # a row's baseline this far from the median baseline is marked
 
 
 @dataclass
@@ -70,10 +78,50 @@ def scatter_points(ok: list[dict], metric: str) -> list[tuple[str, float, float]
     return [(r["id"], r["speedup_vs_baseline"], 100 * r[metric]) for r in ok]
 
 
+def baseline_drift(ok: list[dict]) -> dict[str, float]:
+    """Per row, how far its run's baseline throughput was from the median baseline
+    (+0.3 = 30% faster), for rows that recorded it."""
+    speeds = {
+        r["id"]: r["baseline_throughput_docs_per_s"]
+        for r in ok
+        if r.get("baseline_throughput_docs_per_s")
+    }
+    if not speeds:
+        return {}
+    median = statistics.median(speeds.values())
+    return {row_id: speed / median - 1 for row_id, speed in speeds.items()}
+
+
+# Where a point's label may go, tried in order: (dx, dy) in points, horizontal alignment.
+_LABEL_SPOTS = [(4, 3, "left"), (4, -9, "left"), (-4, 3, "right"), (-4, -9, "right")]
+_LABEL_SPOTS += [(4, 12, "left"), (4, -18, "left"), (-4, 12, "right"), (-4, -18, "right")]
+
+
+def place_labels(ax, points: list[tuple[str, float, float]]) -> list:
+    """Annotate each point with its name where the label overlaps no label placed
+    before it (the first free spot around the point; the last spot when none is free)."""
+    renderer = ax.figure.canvas.get_renderer()
+    placed, boxes = [], []
+    for name, x, y in sorted(points, key=lambda p: (-p[2], p[1])):
+        for dx, dy, ha in _LABEL_SPOTS:
+            label = ax.annotate(
+                name, (x, y), fontsize=7, xytext=(dx, dy), textcoords="offset points", ha=ha
+            )
+            box = label.get_window_extent(renderer).expanded(1.05, 1.1)
+            if not any(box.overlaps(other) for other in boxes):
+                break
+            if (dx, dy, ha) != _LABEL_SPOTS[-1]:
+                label.remove()
+        boxes.append(box)
+        placed.append(label)
+    return placed
+
+
 def _plots(rows: list[dict], front: list[str], folder: Path, metric: str) -> dict[str, Path]:
     ok = [r for r in rows if r.get("status") == "ok"]
     paths = {}
     fig = Figure(figsize=(8, 5.5), layout="constrained")
+    FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     points = scatter_points(ok, metric)
     for row_id, x, y in points:
@@ -81,7 +129,6 @@ def _plots(rows: list[dict], front: list[str], folder: Path, metric: str) -> dic
         ax.scatter(
             x, y, s=40 if on else 18, color="tab:red" if on else "tab:blue", zorder=3 if on else 2
         )
-        ax.annotate(row_id, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
     line = sorted((p for p in points if p[0] in front), key=lambda p: p[1])
     ax.plot(
         [x for _, x, _ in line],
@@ -101,7 +148,10 @@ def _plots(rows: list[dict], front: list[str], folder: Path, metric: str) -> dic
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
     ax.set_xlabel("throughput vs baseline (x, same-run ratio, log scale)")
     ax.set_ylabel(f"{metric} (%)")
+    ax.set_title(f"{metric} vs throughput (each row as a same-run ratio to the baseline)")
     ax.legend()
+    fig.canvas.draw()  # lay the axes out first, so label boxes are where they will be
+    place_labels(ax, points)
     paths["pareto"] = save_figure(fig, folder / "accuracy_vs_throughput.png")
 
     ids = [r["id"] for r in ok]
@@ -114,25 +164,43 @@ def _plots(rows: list[dict], front: list[str], folder: Path, metric: str) -> dic
     ax2.set_yticklabels([])
     for ax in (ax1, ax2):
         ax.tick_params(axis="y", labelsize=7)
+    fig.suptitle("CO2: training (left) and inference (right), CodeCarbon")
     paths["co2"] = save_figure(fig, folder / "co2.png")
 
     fig = Figure(figsize=(6, 4.5), layout="constrained")
     ax = fig.add_subplot()
     ax.barh(ids, [r["size_on_disk_bytes"] / 1e6 for r in ok], color="tab:purple")
     ax.set_xlabel("size on disk (MB)")
+    ax.set_title("weights on disk")
     ax.tick_params(axis="y", labelsize=7)
     paths["size"] = save_figure(fig, folder / "size.png")
     return paths
 
 
-def _table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
+def _speed_cell(r: dict) -> str:
+    """The same-run ratio, with its spread over the repeats when recorded."""
+    cell = f"{r['speedup_vs_baseline']:.2f}"
+    low, high = r.get("speedup_range_vs_baseline") or (None, None)
+    if low is not None and high - low >= 0.005:
+        cell += f" ({low:.2f}-{high:.2f})"
+    return cell
+
+
+def _docs_cell(r: dict) -> str:
+    """docs/s, next to the baseline's docs/s in the same run when recorded."""
+    base = r.get("baseline_throughput_docs_per_s")
+    own = f"{r['throughput_docs_per_s']:.1f}"
+    return own if base is None else f"{own} ({base:.1f})"
+
+
+def _table(rows: list[dict], drift: dict[str, float]) -> tuple[list[str], list[list[str]]]:
     head = [
         "row",
         "acc",
         "macro-F1",
         "Δacc (pt)",
-        "docs/s",
-        "speed x",
+        "docs/s (baseline, same run)",
+        "speed x (range over repeats)",
         "p50 b1 ms",
         "p95 b1 ms",
         "size MB",
@@ -140,6 +208,7 @@ def _table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
         "train s",
         "train gCO2",
         "infer gCO2/1k",
+        "note",
     ]
     body = []
     for r in rows:
@@ -153,8 +222,8 @@ def _table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
                 f"{r['accuracy']:.4f}",
                 f"{r['macro_f1']:.4f}",
                 f"{100 * (r['accuracy'] - r['baseline_accuracy']):+.2f}",
-                f"{r['throughput_docs_per_s']:.1f}",
-                f"{r['speedup_vs_baseline']:.2f}",
+                _docs_cell(r),
+                _speed_cell(r),
                 f"{1000 * r['latency_batch1_p50_s']:.1f}",
                 f"{1000 * r['latency_batch1_p95_s']:.1f}",
                 f"{r['size_on_disk_bytes'] / 1e6:.1f}",
@@ -162,9 +231,16 @@ def _table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
                 f"{r['train_seconds']:.0f}",
                 f"{1000 * r['train_kg_co2']:.2f}",
                 f"{1000 * r['inference_kg_co2_per_1000']:.3f}",
+                _drift_note(drift.get(r["id"])),
             ]
         )
     return head, body
+
+
+def _drift_note(drift: float | None) -> str:
+    if drift is None or abs(drift) <= DRIFT_LIMIT:
+        return ""
+    return f"baseline {100 * drift:+.0f}% vs median: docs/s not comparable"
 
 
 def _group_table(ok: list[dict]) -> tuple[list[str], list[list[str]]] | None:
@@ -211,7 +287,9 @@ def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict
     front = pareto_front([(r["id"], r["speedup_vs_baseline"], r[config.metric]) for r in ok])
     plots = _plots(ok, front, folder, config.metric)
     best = recommend(ok, config)
-    head, body = _table(rows)
+    drift = baseline_drift(ok)
+    moved = [row_id for row_id, d in drift.items() if abs(d) > DRIFT_LIMIT]
+    head, body = _table(rows, drift)
     groups = _group_table(ok)
     paper_row = results.get("prune25+kd")
     rule = (
@@ -252,7 +330,16 @@ def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict
         f"scored on the `{ok[0].get('split', 'dev')}` split; "
         f"machine: {machine.get('processor', '?')}, "
         f"{machine.get('torch_threads', '?')} threads. Every row is timed side by side with "
-        "the baseline in its own run; speed ratios are those same-run ratios.",
+        "the baseline in its own run; speed ratios are those same-run ratios (in brackets: "
+        "lowest and highest round-by-round ratio over the repeats), and docs/s are shown "
+        "next to the baseline's docs/s in the same run."
+        + (
+            f" The baseline of {len(moved)} row(s) ({', '.join(f'`{m}`' for m in moved)}) ran "
+            f"more than {100 * DRIFT_LIMIT:.0f}% away from the median baseline: the machine "
+            "was busier or quieter then, so their docs/s do not compare with other rows'."
+            if moved
+            else ""
+        ),
         "",
         verdict,
         "",
@@ -285,17 +372,24 @@ def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict
     }
 
 
+def _inline_markdown(line: str) -> str:
+    """The markdown the report's sentences use (`code`, **bold**) as HTML, escaped."""
+    escaped = html.escape(line)
+    escaped = re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
+    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", escaped)
+
+
 def _html(
     md: list[str], tables: list[tuple[list[str], list[list[str]]]], plots: dict[str, Path]
 ) -> str:
     """One self-contained page: the text, the table, and the plots inlined as data URIs."""
-    text = [f"<p>{html.escape(line).replace('**', '')}</p>" for line in md[2:7] if line]
+    text = [f"<p>{_inline_markdown(line)}</p>" for line in md[2:7] if line]
     table = "".join(
         "<table><tr>"
         + "".join(f"<th>{html.escape(h)}</th>" for h in head)
         + "</tr>"
         + "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+            "<tr>" + "".join(f"<td>{_inline_markdown(c)}</td>" for c in cells) + "</tr>"
             for cells in body
         )
         + "</table><p></p>"

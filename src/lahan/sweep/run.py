@@ -170,6 +170,12 @@ def run_row(cfg: SweepConfig, row: Row, rows: dict[str, Row], done: dict[str, di
         "baseline_macro_f1": bench["models"]["baseline"]["macro_f1"],
         "throughput_docs_per_s": measured["throughput_docs_per_s"],
         "speedup_vs_baseline": measured["ratios_vs_first"]["throughput"],
+        # lowest and highest round-by-round ratio over the repeats (the spread)
+        "speedup_range_vs_baseline": [
+            min(measured["ratios_vs_first"]["throughput_rounds"]),
+            max(measured["ratios_vs_first"]["throughput_rounds"]),
+        ],
+        "baseline_throughput_docs_per_s": bench["models"]["baseline"]["throughput_docs_per_s"],
         "speedup_batch1_vs_baseline": measured["ratios_vs_first"]["speed_batch1"],
         "speedup_batch32_vs_baseline": measured["ratios_vs_first"]["speed_batch32"],
         "latency_batch1_p50_s": measured["latency_batch1"]["median_s"],
