@@ -22,8 +22,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
+from lahan.commands._args import add_data_arguments, data_config_from_args
 from lahan.data import load_dataset
-from lahan.data.config import add_data_arguments, data_config_from_args
 from lahan.evaluate import compute_metrics, metrics_by_group
 from lahan.measure.energy import track_energy
 

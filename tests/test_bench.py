@@ -10,6 +10,8 @@ from lahan.errors import LahanError
 from lahan.recipes.bench import BenchConfig, run_bench
 
 
+# ~40 s: the default run covers run_bench through test_bench_cli_writes_json_and_table
+@pytest.mark.slow
 def test_bench_figures_are_consistent(trained_tiny, pruned_tiny, demo_csv):
     config = BenchConfig(
         models=[
@@ -108,12 +110,12 @@ def test_bench_cli_writes_json_and_table(trained_tiny, demo_csv, tmp_path, capsy
 
 
 def test_model_spec_options_follow_the_last_at(tmp_path):
-    from lahan.recipes.bench import _split_spec
+    from lahan.config import parse_model_spec
 
     folder = tmp_path / "m@v2"
     folder.mkdir()
-    assert _split_spec(str(folder)) == (str(folder), "fp32", False)
-    assert _split_spec(f"{folder}@int8,padded") == (str(folder), "int8", True)
+    assert parse_model_spec(str(folder)) == (str(folder), "fp32", False)
+    assert parse_model_spec(f"{folder}@int8,padded") == (str(folder), "int8", True)
 
 
 @pytest.mark.parametrize(

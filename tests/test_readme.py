@@ -50,8 +50,11 @@ def examples() -> list[tuple[str, str]]:
     out = [("README", c) for block in bash_blocks(README.read_text()) for c in commands(block)]
     out += [("lahan --help", c) for c in commands(EPILOG)]
     for module in COMMAND_MODULES:
-        text = getattr(importlib.import_module(module.__name__), "EXAMPLES", "")
-        out += [(f"{module.__name__} --help", c) for c in commands(text)]
+        texts = getattr(importlib.import_module(module.__name__), "EXAMPLES", "")
+        # a module that registers several commands keeps their examples by command name
+        for name, text in texts.items() if isinstance(texts, dict) else [(None, texts)]:
+            where = f"lahan {name} --help" if name else f"{module.__name__} --help"
+            out += [(where, c) for c in commands(text)]
     return out
 
 
@@ -119,3 +122,16 @@ def test_readme_predict_and_export_examples_run(trained_tiny, tmp_path):
         assert result.returncode == 0, f"{line}\n{result.stderr}"
     rows = (tmp_path / "predictions.jsonl").read_text().splitlines()
     assert len(rows) == 2
+
+
+@pytest.mark.slow
+def test_readme_python_example_runs_as_written(tmp_path):
+    """The "From Python" block, run as a script in an empty folder (~20-40 s)."""
+    (block,) = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "LAHAN_CACHE_DIR": str(tmp_path / "cache")}
+    result = subprocess.run(
+        [sys.executable, "-c", block], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "test accuracy" in result.stdout and "prune 50% heads + KD" in result.stdout
+    assert (tmp_path / "runs" / "py-p50-kd-onnx" / "lahan-onnx.json").is_file()

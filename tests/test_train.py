@@ -96,10 +96,10 @@ def test_fp16_on_cpu_is_a_clear_error():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"epochs": 0}, "--epochs"),
-        ({"lr": -1.0}, "--lr"),
-        ({"precision": "fp8"}, "--precision"),
-        ({"max_length": 2}, "--max-length"),
+        ({"epochs": 0}, "TrainConfig.epochs must be >= 1"),
+        ({"lr": -1.0}, "TrainConfig.lr must be > 0"),
+        ({"precision": "fp8"}, "TrainConfig.precision must be one of"),
+        ({"max_length": 2}, "TrainConfig.max_length must be in"),
     ],
 )
 def test_invalid_train_config(kwargs, message):

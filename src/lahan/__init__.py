@@ -1,5 +1,20 @@
-"""lahan: make transformer text classifiers for low-resource languages small and fast."""
+"""lahan: make transformer text classifiers for low-resource languages small and fast.
 
+The Python API is the same jobs as the command line, with the same options and defaults
+(``lahan.config``)::
+
+    import lahan
+
+    data = lahan.DataConfig(source="news.csv")
+    lahan.finetune(data, lahan.ModelConfig("preset:small"), lahan.TrainConfig(), "runs/teacher")
+    lahan.compress(lahan.CompressConfig(teacher="runs/teacher", data=data, out="runs/p25",
+                                        prune=lahan.PruneConfig(sparsity=0.25)))
+
+Names are imported when first used: ``import lahan`` itself loads neither PyTorch nor
+transformers.
+"""
+
+import importlib as _importlib
 import logging as _logging
 
 # torchao (a dependency, which transformers imports when it is installed) logs its
@@ -10,3 +25,61 @@ for _noisy in ("torchao", "torch.utils._pytree"):
     _logging.getLogger(_noisy).setLevel(_logging.ERROR)
 
 __version__ = "0.1.0"
+
+# public name -> (module, attribute)
+_API = {
+    # options: every default in one place
+    **{
+        name: ("lahan.config", name)
+        for name in (
+            "BenchConfig",
+            "CompressConfig",
+            "DataConfig",
+            "DistillConfig",
+            "ExportConfig",
+            "ModelConfig",
+            "PretrainConfig",
+            "PruneConfig",
+            "ReportConfig",
+            "ServeConfig",
+            "SweepConfig",
+            "TrainConfig",
+            "TrimConfig",
+        )
+    },
+    "train_defaults": ("lahan.config", "train_defaults"),
+    "METHOD_TRAIN_DEFAULTS": ("lahan.config", "METHOD_TRAIN_DEFAULTS"),
+    "ConfigError": ("lahan.config", "ConfigError"),
+    "LahanError": ("lahan.errors", "LahanError"),
+    # data
+    "load_dataset": ("lahan.data", "load_dataset"),
+    "audit_dataset": ("lahan.data", "audit_dataset"),
+    # jobs: each writes a folder (model, record, report) and returns its record
+    "pretrain": ("lahan.recipes.pretrain", "run_pretrain"),
+    "finetune": ("lahan.recipes.finetune", "run_finetune"),
+    "compress": ("lahan.recipes.compress", "run_compress"),
+    "evaluate": ("lahan.recipes.evaluate", "run_evaluate"),
+    "export": ("lahan.recipes.export", "run_export"),
+    "bench": ("lahan.recipes.bench", "run_bench"),
+    "sweep": ("lahan.recipes.sweep", "run_sweep"),
+    "report": ("lahan.recipes.report", "write_report"),
+    # using a model
+    "load_model": ("lahan.models", "load_model"),
+    "load_predictor": ("lahan.deploy.predictor", "load_predictor"),
+}
+
+__all__ = ["__version__", *sorted(_API)]
+
+
+def __getattr__(name: str):
+    try:
+        module, attribute = _API[name]
+    except KeyError:
+        raise AttributeError(f"module 'lahan' has no attribute '{name}'") from None
+    value = getattr(_importlib.import_module(module), attribute)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))

@@ -14,11 +14,13 @@ import signal
 import sys
 import threading
 
-# Importing lahan quietens torchao's import-time noise (see lahan/__init__.py).
+# Nothing here imports torch or transformers: `lahan --help`, `lahan CMD --help` and
+# `lahan data check` stay fast. Commands import the heavy libraries when they run.
 from lahan import __version__
 from lahan.commands import COMMAND_MODULES
-from lahan.errors import LahanError  # noqa: E402
-from lahan.threads import ENV, apply_threads, resolve_threads  # noqa: E402
+from lahan.config import ConfigError
+from lahan.errors import LahanError
+from lahan.threads import ENV, apply_threads, resolve_threads
 
 # Commands that compute with PyTorch or ONNX Runtime: they take --threads.
 COMPUTING = {
@@ -61,6 +63,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# A config field whose flag is not simply --field-name (see lahan.config.ConfigError).
+FLAG_FOR_FIELD = {
+    ("DataConfig", "seed"): "--data-seed",
+    ("DataConfig", "subsets"): "--subset",
+    ("ModelConfig", "source"): "--model",
+    ("TrimConfig", "keep_top_n"): "--trim-vocab-top",
+}
+
+
+def flag_for(err: ConfigError, command: str | None, parser: argparse.ArgumentParser) -> str:
+    """The command-line flag that set ``err``'s field, or the field's own name when no
+    flag of this command sets it (a library default the user cannot have given)."""
+    if (err.owner, err.field) == ("PruneConfig", "sparsity") and command == "compress":
+        return "--prune"
+    flag = FLAG_FOR_FIELD.get((err.owner, err.field), "--" + err.field.replace("_", "-"))
+    return flag if flag in _options(parser, command) else f"{err.owner}.{err.field}"
+
+
+def _options(parser: argparse.ArgumentParser, command: str | None) -> set[str]:
+    """Every option string of ``command``'s parser and of its own subcommands."""
+    parsers = [parser._subparsers._group_actions[0].choices.get(command, parser)]
+    options: set[str] = set()
+    while parsers:
+        p = parsers.pop()
+        for action in p._actions:
+            options.update(action.option_strings)
+            if isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+    return options
+
+
 def _terminated(signum, frame) -> None:
     raise KeyboardInterrupt("SIGTERM")
 
@@ -92,16 +125,17 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    # lahan draws its own progress; transformers' per-file load/save bars are noise here.
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    # lahan says itself what loading did (a new head, unused tensors, refused folders);
-    # transformers' per-load tables of missing/unexpected keys are noise on top of that
-    hf_logging.set_verbosity_error()
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if args.command in COMPUTING:
+        # lahan draws its own progress; transformers' per-file load/save bars are noise
+        # here. lahan says itself what loading did (a new head, unused tensors, refused
+        # folders); transformers' per-load tables of missing/unexpected keys are noise too.
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
     # SIGTERM (a scheduler, `kill`) ends the run like Ctrl-C: with a message, not silently
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
@@ -109,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in COMPUTING:
             apply_threads(resolve_threads(getattr(args, "threads", None)))
         return int(args.func(args) or 0)
+    except ConfigError as err:
+        print(f"lahan: error: {err.named(flag_for(err, args.command, parser))}", file=sys.stderr)
+        return 2
     except LahanError as err:
         print(f"lahan: error: {err}", file=sys.stderr)
         return 2

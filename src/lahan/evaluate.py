@@ -16,7 +16,10 @@ from sklearn.metrics import (
 )
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from lahan.io import save_figure
+from lahan.data.types import Record
+from lahan.io import atomic_write_json, save_figure
+from lahan.models import label_ids, model_labels
+from lahan.precision import AutocastFactory
 
 
 @torch.no_grad()
@@ -138,6 +141,49 @@ def plot_confusion(matrix: list[list[int]], label_names: list[str], path: Path, 
                 ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=8, color=colour)
     fig.tight_layout()
     return save_figure(fig, path, dpi=120)
+
+
+SUMMARY_KEYS = ("accuracy", "macro_precision", "macro_recall", "macro_f1", "n")
+
+
+def evaluate_records(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    rows: list[Record],
+    label_map: dict[str, str],
+    batch_size: int,
+    max_length: int,
+    autocast: AutocastFactory = contextlib.nullcontext,
+) -> dict:
+    """Metrics, per-class report and confusion matrix of ``model`` on ``rows``."""
+    logits = predict_logits(
+        model, tokenizer, [r.text for r in rows], batch_size, max_length, autocast
+    )
+    return report_from_logits(model_labels(model), logits, rows, label_map)
+
+
+def report_from_logits(
+    names: list[str], logits: np.ndarray, rows: list[Record], label_map: dict[str, str]
+) -> dict:
+    """The report of any model's ``logits`` (output order ``names``) on ``rows``."""
+    y_true = label_ids(rows, names, label_map)
+    y_pred = logits.argmax(-1).tolist()
+    report = full_report(y_true, y_pred, names)
+    return report | {"by_group": metrics_by_group(y_true, y_pred, [r.group for r in rows])}
+
+
+def write_report_files(report: dict, folder: Path, split: str) -> dict[str, str]:
+    """``metrics_SPLIT.json`` and ``confusion_SPLIT.png`` in ``folder``; returns their paths."""
+    json_path, png_path = folder / f"metrics_{split}.json", folder / f"confusion_{split}.png"
+    plot_confusion(
+        report["confusion_matrix"], report["labels"], png_path, f"{split} confusion matrix"
+    )
+    atomic_write_json(json_path, report)
+    return {"json": str(json_path), "confusion_png": str(png_path)}
+
+
+def summary(report: dict) -> dict:
+    return {k: report[k] for k in SUMMARY_KEYS}
 
 
 def format_metrics_table(rows: list[tuple[str, dict]]) -> str:

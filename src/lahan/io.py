@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from lahan.errors import LahanError
+
 
 def _umask() -> int:
     """The process's umask, read from /proc (Linux) without changing it; elsewhere by
@@ -117,3 +119,22 @@ def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 120) -> Path:
     finally:
         Path(tmp).unlink(missing_ok=True)
     return path
+
+
+RECORD_FILE = "lahan.json"  # marks a folder lahan wrote: how it was made, its metrics
+
+
+def check_output_folder(out: Path, marker: str = RECORD_FILE) -> None:
+    """Refuse an --out that would destroy something that is not a lahan output folder.
+
+    ``marker`` is the file that marks a folder lahan wrote (and may replace).
+    """
+    if not out.name or out.resolve() == Path.cwd().resolve():
+        raise LahanError(f"--out '{out}' names no new folder: pass e.g. runs/teacher")
+    if out.exists() and not out.is_dir():
+        raise LahanError(f"--out '{out}' is a file: pass a folder path")
+    if out.is_dir() and any(out.iterdir()) and not (out / marker).exists():
+        raise LahanError(
+            f"--out '{out}' is a folder that holds other files and is not a lahan model: "
+            "lahan replaces its output folder, so pass a new or empty folder"
+        )

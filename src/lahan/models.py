@@ -20,7 +20,6 @@ import logging
 import platform
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,57 +37,15 @@ from transformers import (
 
 import lahan.prune  # noqa: F401  (registers the pruned model types with the Auto classes)
 from lahan import __version__
+from lahan.config import PRESETS, ModelConfig, config_dict  # noqa: F401  (re-exported)
 from lahan.errors import LahanError
 from lahan.hub import hub_unreachable, looks_like_hub_id
-from lahan.io import atomic_dir, atomic_write_json
+from lahan.io import RECORD_FILE, atomic_dir, atomic_write_json
 from lahan.wordpiece import learn_vocab
 
 log = logging.getLogger(__name__)
 
-RECORD_FILE = "lahan.json"
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-
-# (layers, hidden, heads, intermediate): BERT shapes from tiny to BERT-base.
-PRESETS: dict[str, tuple[int, int, int, int]] = {
-    "tiny": (2, 128, 2, 512),
-    "small": (4, 256, 4, 1024),
-    "mini": (6, 384, 6, 1536),
-    "base": (12, 768, 12, 3072),
-}
-
-
-@dataclass
-class ModelConfig:
-    """How to obtain the model to train: every default in one place."""
-
-    source: str  # folder, hub id, or preset:NAME
-    vocab_size: int = 8000  # presets only: WordPiece vocabulary trained on the train split
-    max_position: int = 512  # presets only
-    dropout: float = 0.1  # presets only
-    relabel: bool = False  # map dataset labels onto the model's labels by name
-    tokenizer: str | None = None  # presets: reuse this tokenizer folder instead of training one
-    new_head: bool = False  # replace a trained classification head by a fresh one
-    labels: tuple[str, ...] | None = None  # names of a placeholder-labelled model's outputs
-
-    def __post_init__(self) -> None:
-        if self.is_preset and self.preset_name not in PRESETS:
-            raise LahanError(
-                f"unknown preset '{self.preset_name}': choose one of "
-                + ", ".join(f"preset:{p}" for p in PRESETS)
-            )
-        if self.vocab_size < 100:
-            raise LahanError(f"--vocab-size {self.vocab_size} is too small: use at least 100")
-        if not 0.0 <= self.dropout < 1.0:
-            raise LahanError(f"--dropout must be in [0, 1), got {self.dropout}")
-
-    @property
-    def is_preset(self) -> bool:
-        return self.source.startswith("preset:")
-
-    @property
-    def preset_name(self) -> str:
-        return self.source.split(":", 1)[1]
-
 
 # --------------------------------------------------------------------------- build
 
@@ -220,6 +177,14 @@ def resolve_label_map(
         f"the model's labels {model_labels} do not match the dataset's labels {data_labels}: "
         "pass --relabel to map them by name, or use data with the model's labels"
     )
+
+
+def label_ids(rows, outputs: list[str], label_map: dict[str, str]) -> list[int]:
+    """The output index of each row's label: the dataset's label, mapped to a model label
+    by ``label_map`` (from :func:`resolve_label_map`), found in ``outputs`` (the model's
+    labels in output order)."""
+    index = {name: i for i, name in enumerate(outputs)}
+    return [index[label_map[r.label]] for r in rows]
 
 
 TOKENIZER_FILES = (
@@ -672,8 +637,3 @@ def save_model(
         }
         atomic_write_json(tmp / RECORD_FILE, full)
     return out
-
-
-def config_dict(*configs) -> dict:
-    """Dataclass configs as one JSON-ready dict keyed by class name."""
-    return {type(c).__name__: asdict(c) for c in configs}

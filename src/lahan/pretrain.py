@@ -27,7 +27,6 @@ import hashlib
 import math
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -41,32 +40,12 @@ from transformers import (
 )
 from transformers.modeling_outputs import MaskedLMOutput
 
+from lahan.config import PretrainConfig  # noqa: F401  (re-exported)
 from lahan.data.clean import normalize_text
 from lahan.errors import LahanError
 from lahan.progress import progress as progress_lines
 
 IGNORE = -100  # label of positions that are not predicted
-
-
-@dataclass
-class PretrainConfig:
-    """What pretraining adds to the training options: every default in one place."""
-
-    mlm_probability: float = 0.15
-    whole_word_mask: bool = False
-    heldout_ratio: float = 0.02  # share of the texts held out for the per-epoch MLM loss
-    heldout_max: int = 2000  # ... at most this many texts (evaluation time stays small)
-    min_words: int = 1  # texts with fewer words are skipped (counted)
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.mlm_probability < 1.0:
-            raise LahanError(f"--mlm-probability must be in (0, 1), got {self.mlm_probability}")
-        if not 0.0 < self.heldout_ratio < 0.5:
-            raise LahanError(f"--heldout-ratio must be in (0, 0.5), got {self.heldout_ratio}")
-        if self.heldout_max < 1:
-            raise LahanError(f"heldout_max must be >= 1, got {self.heldout_max}")
-        if self.min_words < 1:
-            raise LahanError(f"min_words must be >= 1, got {self.min_words}")
 
 
 # --------------------------------------------------------------------------- corpus

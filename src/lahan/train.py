@@ -49,6 +49,7 @@ from transformers.optimization import get_linear_schedule_with_warmup
 from transformers.utils import ModelOutput
 
 from lahan.checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
+from lahan.config import PRECISIONS, TrainConfig  # noqa: F401  (re-exported)
 from lahan.errors import LahanError
 from lahan.evaluate import compute_metrics, predict_logits
 from lahan.models import position_limit
@@ -163,7 +164,6 @@ class ClassifierDev:
         return f"dev accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}"
 
 
-PRECISIONS = ("no", "fp16", "bf16")
 PLAIN_PROGRESS_SECONDS = 60.0  # progress lines when stderr is a log file, not a terminal
 
 
@@ -172,66 +172,6 @@ def _stderr_is_tty() -> bool:
         return sys.stderr.isatty()
     except (AttributeError, ValueError):
         return False
-
-
-@dataclass
-class TrainConfig:
-    """Every training option and its default, in one place."""
-
-    epochs: int = 3
-    batch_size: int = 32  # global batch per optimizer micro-step, split across processes
-    grad_accum: int = 1
-    lr: float | None = None  # None: LR_PRETRAINED, or LR_SCRATCH for models built from a preset
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    max_length: int = 128
-    group_by_length: bool = False
-    precision: str = "no"
-    patience: int = 2  # epochs without dev macro-F1 gain before stopping; 0 turns it off
-    max_steps: int | None = None  # stop after this many optimizer steps (smoke runs)
-    eval_batch_size: int = 64
-    seed: int = 42
-    progress: bool = True
-    checkpoint_every: int = 200  # optimizer steps between checkpoints (and at each epoch end)
-
-    LR_PRETRAINED = 5e-5  # the usual fine-tuning rate for BERT-base checkpoints
-    LR_SCRATCH = 5e-4  # small encoders trained from scratch need a larger step
-
-    def __post_init__(self) -> None:
-        checks = [
-            (self.epochs >= 1, f"--epochs must be >= 1, got {self.epochs}"),
-            (self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}"),
-            (self.grad_accum >= 1, f"--grad-accum must be >= 1, got {self.grad_accum}"),
-            (self.lr is None or self.lr > 0, f"--lr must be > 0, got {self.lr}"),
-            (
-                0 <= self.warmup_ratio < 1,
-                f"--warmup-ratio must be in [0, 1), got {self.warmup_ratio}",
-            ),
-            (
-                8 <= self.max_length <= 8192,
-                f"--max-length must be in [8, 8192], got {self.max_length}",
-            ),
-            (self.patience >= 0, f"--patience must be >= 0, got {self.patience}"),
-            (self.seed >= 0, f"--seed must be >= 0, got {self.seed}"),
-            (
-                self.eval_batch_size >= 1,
-                f"eval batch size must be >= 1, got {self.eval_batch_size}",
-            ),
-            (self.max_steps is None or self.max_steps >= 1, "--max-steps must be >= 1"),
-            (self.checkpoint_every >= 1, "--checkpoint-every must be >= 1"),
-            (
-                self.precision in PRECISIONS,
-                f"--precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise LahanError(message)
-
-    def resolved_lr(self, from_scratch: bool) -> float:
-        if self.lr is not None:
-            return self.lr
-        return self.LR_SCRATCH if from_scratch else self.LR_PRETRAINED
 
 
 @dataclass
@@ -395,7 +335,7 @@ def make_accelerator(config: TrainConfig) -> Accelerator:
     if config.precision == "fp16" and not torch.cuda.is_available():
         raise LahanError(
             "--precision fp16 needs a CUDA GPU and none is available: "
-            "use --precision bf16 (CPU autocast) or --precision no"
+            "use --precision bf16 (CPU autocast) or --precision fp32"
         )
     # Accelerate keeps its state process-wide and refuses a second Accelerator with
     # another precision; lahan runs several configurations in one process (sweeps),
@@ -406,7 +346,8 @@ def make_accelerator(config: TrainConfig) -> Accelerator:
         # Without a GPU, say so: Accelerate then runs several processes (torchrun,
         # accelerate launch) as CPU data parallelism over gloo instead of ignoring them.
         cpu=not torch.cuda.is_available(),
-        mixed_precision=config.precision,
+        # accelerate names fp32 "no"
+        mixed_precision="no" if config.precision == "fp32" else config.precision,
         # Batches are sharded by ShuffledBatches and accumulation is done in the loop,
         # so the scheduler must step once per optimizer step (split_batches=True).
         dataloader_config=DataLoaderConfiguration(split_batches=True),

@@ -98,9 +98,9 @@ def test_exported_folder_runs_without_torch_or_lahan(trained_tiny, tmp_path):
 
 
 def test_bad_export_options():
-    with pytest.raises(LahanError, match="--quantize"):
+    with pytest.raises(LahanError, match="ExportConfig.quantize must be one of int8"):
         ExportConfig(quantize="int4")
-    with pytest.raises(LahanError, match="--format"):
+    with pytest.raises(LahanError, match="ExportConfig.format must be one of onnx"):
         ExportConfig(format="tflite")
 
 

@@ -139,7 +139,7 @@ def test_timeout_answers_504():
 
 
 def test_bad_limits_are_clear_errors():
-    with pytest.raises(LahanError, match="--max-texts"):
+    with pytest.raises(LahanError, match="ServeConfig.max_texts must be >= 1"):
         ServeConfig(max_texts=0)
 
 

@@ -88,12 +88,12 @@ def test_hidden_and_attention_losses_ignore_padding():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"temperature": 0}, "--temperature"),
-        ({"temperature": -1}, "--temperature"),
-        ({"alpha": 1.5}, "--alpha"),
-        ({"alpha": -0.1}, "--alpha"),
-        ({"hidden_weight": -1}, "--hidden-weight"),
-        ({"attention_weight": -1}, "--attention-weight"),
+        ({"temperature": 0}, "DistillConfig.temperature must"),
+        ({"temperature": -1}, "DistillConfig.temperature must"),
+        ({"alpha": 1.5}, "DistillConfig.alpha must"),
+        ({"alpha": -0.1}, "DistillConfig.alpha must"),
+        ({"hidden_weight": -1}, "DistillConfig.hidden_weight must"),
+        ({"attention_weight": -1}, "DistillConfig.attention_weight must"),
     ],
 )
 def test_invalid_settings_are_clear_errors(kwargs, message):

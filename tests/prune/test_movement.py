@@ -146,10 +146,10 @@ def test_pruning_while_training_lowers_the_loss():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"sparsity": 1.0}, "--sparsity must be in"),
-        ({"sparsity": -0.1}, "--sparsity"),
-        ({"granularity": "rows"}, "--granularity"),
-        ({"method": "magic"}, "--method"),
+        ({"sparsity": 1.0}, "PruneConfig.sparsity must be in"),
+        ({"sparsity": -0.1}, "PruneConfig.sparsity must"),
+        ({"granularity": "rows"}, "PruneConfig.granularity must"),
+        ({"method": "magic"}, "PruneConfig.method must"),
     ],
 )
 def test_invalid_prune_config(kwargs, message):

@@ -6,7 +6,7 @@ import pytest
 
 from lahan.cli import main
 from lahan.errors import LahanError
-from lahan.sweep.report import (
+from lahan.recipes.report import (
     ReportConfig,
     baseline_drift,
     pareto_front,
@@ -112,7 +112,7 @@ def test_recommendation_rule_is_configurable():
 def test_report_errors(tmp_path):
     with pytest.raises(LahanError, match="no results.jsonl"):
         write_report(tmp_path)
-    with pytest.raises(LahanError, match="--metric"):
+    with pytest.raises(LahanError, match="ReportConfig.metric must be one of accuracy, macro_f1"):
         ReportConfig(metric="speed")
 
 

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-import lahan.sweep.run as sweep_run
+import lahan.recipes.sweep as sweep_run
 from lahan.data import DataConfig
+from lahan.recipes.sweep import SweepConfig, best_rows, run_sweep
 from lahan.sweep.results import RESULTS_FILE, append_result, read_results
-from lahan.sweep.run import SweepConfig, best_rows, run_sweep
 from lahan.train import TrainConfig
 
 GRID = """

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from lahan.config import (
+    PRECISION_ALIASES,
+    PRECISIONS,
+    PRESETS,
+    DataConfig,
+    ModelConfig,
+    TrainConfig,
+)
 from lahan.errors import LahanError
-from lahan.models import PRESETS, ModelConfig
-from lahan.train import PRECISIONS, TrainConfig
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -134,9 +140,10 @@ def add_train_arguments(
     )
     g.add_argument(
         "--precision",
-        choices=PRECISIONS,
+        choices=(*PRECISIONS, *PRECISION_ALIASES),
         default=d.precision,
-        help="mixed precision: fp16 needs CUDA; bf16 works on CPU (default no)",
+        help="training and inference precision: fp32, or fp16/bf16 autocast (fp16 needs "
+        f"CUDA; bf16 works on CPU); 'no' is an older name for fp32 (default {d.precision})",
     )
     g.add_argument(
         "--patience",
@@ -185,4 +192,73 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
         seed=args.seed,
         progress=not args.no_progress,
         checkpoint_every=getattr(args, "checkpoint_every", TrainConfig.checkpoint_every),
+    )
+
+
+# --------------------------------------------------------------------------- data
+
+DATA_HELP = (
+    "a MahaNews-style folder, a CSV/TSV/JSONL file, a Hugging Face dataset id "
+    "(hf:owner/name), or 'demo' for the built-in corpus"
+)
+
+
+def add_data_arguments(
+    parser: argparse.ArgumentParser, positional: bool = False, required: bool = True
+) -> None:
+    """The data flags every command shares (--data or DATA, columns, splits, leakage)."""
+    d = DataConfig()
+    g = parser.add_argument_group("data")
+    if positional:
+        g.add_argument("data", metavar="DATA", help=DATA_HELP)
+    else:
+        g.add_argument("--data", required=required, default=None, help=DATA_HELP)
+    g.add_argument("--text-col", default=d.text_col, help="text column (default: auto-detect)")
+    g.add_argument("--label-col", default=d.label_col, help="label column (default: auto-detect)")
+    g.add_argument(
+        "--subset",
+        default=",".join(d.subsets),
+        help="comma-separated sub-datasets of a folder to read, e.g. SHC or SHC,LPC (default: all)",
+    )
+    g.add_argument(
+        "--dev-ratio",
+        type=float,
+        default=d.dev_ratio,
+        help=f"dev share when one pool is split (default {d.dev_ratio})",
+    )
+    g.add_argument(
+        "--test-ratio",
+        type=float,
+        default=d.test_ratio,
+        help=f"test share when one pool is split (default {d.test_ratio})",
+    )
+    g.add_argument(
+        "--data-seed",
+        type=int,
+        default=d.seed,
+        help=f"seed of the stratified split (default {d.seed})",
+    )
+    g.add_argument(
+        "--no-leakage-guard",
+        action="store_true",
+        help="keep train texts that also occur in dev/test (not recommended)",
+    )
+    g.add_argument(
+        "--drop-train-duplicates",
+        action="store_true",
+        help="keep one copy of each text within train",
+    )
+
+
+def data_config_from_args(args: argparse.Namespace) -> DataConfig:
+    return DataConfig(
+        source=args.data,
+        text_col=args.text_col,
+        label_col=args.label_col,
+        subsets=tuple(s.strip() for s in (args.subset or "").split(",") if s.strip()),
+        dev_ratio=args.dev_ratio,
+        test_ratio=args.test_ratio,
+        seed=args.data_seed,
+        leakage_guard=not args.no_leakage_guard,
+        drop_train_duplicates=args.drop_train_duplicates,
     )

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 
-from lahan.commands._args import add_label_arguments, label_names_from_args
-from lahan.data.config import add_data_arguments
+from lahan.commands._args import (
+    add_data_arguments,
+    add_label_arguments,
+    data_config_from_args,
+    label_names_from_args,
+)
+from lahan.config import DEFAULT_COUNTRY, BenchConfig
 
 EXAMPLES = """\
 examples:
@@ -17,11 +23,6 @@ examples:
 
 
 def register(subparsers) -> None:
-    from dataclasses import fields
-
-    from lahan.measure.energy import DEFAULT_COUNTRY
-    from lahan.recipes.bench import BenchConfig
-
     d = {f.name: f.default for f in fields(BenchConfig)}
     p = subparsers.add_parser(
         "bench",
@@ -59,9 +60,8 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from lahan.data.config import data_config_from_args
     from lahan.io import atomic_write_json
-    from lahan.recipes.bench import BenchConfig, format_bench_table, run_bench
+    from lahan.recipes.bench import format_bench_table, run_bench
 
     config = BenchConfig(
         models=args.model,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from lahan.data.config import add_data_arguments, data_config_from_args
+from lahan.commands._args import add_data_arguments, data_config_from_args
 
 CHECK_EPILOG = """\
 examples:
@@ -60,10 +60,13 @@ def _need_subcommand(parser: argparse.ArgumentParser) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     from lahan.data import audit_dataset, render_audit
-    from lahan.models import load_tokenizer
 
     config = data_config_from_args(args)
-    tokenizer = load_tokenizer(args.tokenizer, flag="--tokenizer") if args.tokenizer else None
+    tokenizer = None
+    if args.tokenizer:  # only then load transformers (a plain audit stays fast)
+        from lahan.models import load_tokenizer
+
+        tokenizer = load_tokenizer(args.tokenizer, flag="--tokenizer")
     audit = audit_dataset(config, tokenizer=tokenizer)
     if args.json:
         print(json.dumps(audit, ensure_ascii=False, indent=2))

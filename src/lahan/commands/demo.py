@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from lahan.config import DemoConfig
+
 EXAMPLES = """\
 examples:
   lahan demo                                   # built-in Marathi headlines, writes runs/demo
@@ -12,7 +14,6 @@ examples:
 
 
 def register(subparsers) -> None:
-    from lahan.recipes.demo import DemoConfig
 
     d = DemoConfig()
     p = subparsers.add_parser(
@@ -46,7 +47,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from lahan.recipes.demo import DemoConfig, run_demo
+    from lahan.recipes.demo import run_demo
 
     d = DemoConfig()
     config = replace(

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from lahan.commands._args import add_label_arguments, label_names_from_args
-from lahan.data.config import add_data_arguments, data_config_from_args
-from lahan.train import TrainConfig
+from lahan.commands._args import (
+    add_data_arguments,
+    add_label_arguments,
+    data_config_from_args,
+    label_names_from_args,
+)
+from lahan.config import TrainConfig
 
 EXAMPLES = """\
 examples:

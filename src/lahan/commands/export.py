@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from lahan.commands._args import add_label_arguments, label_names_from_args
-from lahan.data.config import add_data_arguments, data_config_from_args
+from lahan.commands._args import (
+    add_data_arguments,
+    add_label_arguments,
+    data_config_from_args,
+    label_names_from_args,
+)
+from lahan.config import EXPORT_FORMATS, EXPORT_QUANTIZE, ExportConfig
 
 EXAMPLES = """\
 examples:
@@ -18,7 +23,6 @@ examples:
 
 
 def register(subparsers) -> None:
-    from lahan.deploy.export import FORMATS, QUANTIZE, ExportConfig
 
     d = ExportConfig()
     p = subparsers.add_parser(
@@ -33,8 +37,10 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--model", required=True, help="a model folder (or hub id)")
-    p.add_argument("--format", choices=FORMATS, default=d.format, help="default onnx")
-    p.add_argument("--quantize", choices=QUANTIZE, default=None, help="int8 dynamic quantization")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default=d.format, help="default onnx")
+    p.add_argument(
+        "--quantize", choices=EXPORT_QUANTIZE, default=None, help="int8 dynamic quantization"
+    )
     p.add_argument("--opset", type=int, default=d.opset, help=f"ONNX opset (default {d.opset})")
     p.add_argument(
         "--max-length",
@@ -50,12 +56,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from lahan.data import load_dataset
-    from lahan.deploy.export import ExportConfig, export_onnx
-    from lahan.models import load_model, model_labels, resolve_label_map
-    from lahan.recipes.finetune import check_output_folder
+    from lahan.recipes.export import run_export
 
     config = ExportConfig(
         format=args.format,
@@ -64,17 +65,9 @@ def run(args: argparse.Namespace) -> int:
         max_length=args.max_length,
         labels=label_names_from_args(args),
     )
-    out = Path(args.out)
-    check_output_folder(out, marker="lahan-onnx.json")
-    dev = None
-    if args.data:
-        model, _, _ = load_model(args.model, config.labels)
-        dataset = load_dataset(data_config_from_args(args))
-        label_map = resolve_label_map(model_labels(model), dataset.labels, args.relabel)
-        rows = dataset.split("dev")
-        dev = ([r.text for r in rows], [model.config.label2id[label_map[r.label]] for r in rows])
-        del model
-    manifest = export_onnx(args.model, out, config, dev)
+    data = data_config_from_args(args) if args.data else None
+    out = args.out
+    manifest = run_export(args.model, out, config, data, relabel=args.relabel)
     check = manifest["check"]
     same = round(check["argmax_agreement"] * check["texts"])
     print(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 
 from lahan.commands._args import (
+    add_data_arguments,
     add_model_arguments,
     add_resume_arguments,
     add_train_arguments,
+    data_config_from_args,
     model_config_from_args,
     train_config_from_args,
 )
-from lahan.data.config import add_data_arguments, data_config_from_args
 
 EXAMPLES = """\
 examples:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lahan.commands._args import add_label_arguments, label_names_from_args
+from lahan.config import INFERENCE_PRECISIONS, PREDICT_FORMATS, PredictConfig
 
 EXAMPLES = """\
 examples:
@@ -16,8 +17,6 @@ examples:
 
 
 def register(subparsers) -> None:
-    from lahan.deploy.predict import FORMATS, PredictConfig
-    from lahan.deploy.predictor import PRECISIONS
 
     d = PredictConfig()
     p = subparsers.add_parser(
@@ -42,11 +41,13 @@ def register(subparsers) -> None:
         "--text-col", default=None, help="text column of a table --input (default: auto-detect)"
     )
     p.add_argument("--output", default="-", help="where to write (default: stdout)")
-    p.add_argument("--format", choices=FORMATS, default=d.format, help=f"default {d.format}")
+    p.add_argument(
+        "--format", choices=PREDICT_FORMATS, default=d.format, help=f"default {d.format}"
+    )
     p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"default {d.batch_size}")
     p.add_argument(
         "--precision",
-        choices=PRECISIONS,
+        choices=INFERENCE_PRECISIONS,
         default="fp32",
         help="torch model folders: fp32, bf16, fp16 (GPU) or int8 (CPU); default fp32",
     )

@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 
 from lahan.commands._args import (
+    add_data_arguments,
     add_resume_arguments,
     add_train_arguments,
+    data_config_from_args,
     preset_options_from_args,
     train_config_from_args,
 )
-from lahan.data.config import add_data_arguments, data_config_from_args
-from lahan.models import PRESETS, ModelConfig
-from lahan.pretrain import PretrainConfig
-from lahan.train import TrainConfig
+from lahan.config import PRESETS, ModelConfig, PretrainConfig, TrainConfig
 
 # Pretraining runs longer than fine-tuning and judges epochs by held-out MLM loss.
 DEFAULTS = TrainConfig(epochs=10, patience=2)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from lahan.config import REPORT_METRICS, ReportConfig
+
 EXAMPLES = """\
 examples:
   lahan report runs/sweep
@@ -12,8 +14,6 @@ examples:
 
 
 def register(subparsers) -> None:
-    from lahan.sweep.report import ReportConfig
-
     d = ReportConfig()
     p = subparsers.add_parser(
         "report",
@@ -26,13 +26,13 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("folder", metavar="DIR", help="a sweep folder (holds results.jsonl)")
-    p.add_argument("--metric", default=d.metric, choices=("accuracy", "macro_f1"))
+    p.add_argument("--metric", default=d.metric, choices=REPORT_METRICS)
     p.add_argument("--within", type=float, default=d.within, help=f"default {d.within}")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from lahan.sweep.report import ReportConfig, write_report
+    from lahan.recipes.report import write_report
 
     report = write_report(args.folder, ReportConfig(metric=args.metric, within=args.within))
     print(f"recommended: {report['recommended']}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lahan.commands._args import add_label_arguments, label_names_from_args
+from lahan.config import INFERENCE_PRECISIONS, ServeConfig
 
 EXAMPLES = """\
 examples:
@@ -16,8 +17,6 @@ examples:
 
 
 def register(subparsers) -> None:
-    from lahan.deploy.predictor import PRECISIONS
-    from lahan.deploy.serve import ServeConfig
 
     d = ServeConfig()
     p = subparsers.add_parser(
@@ -33,7 +32,9 @@ def register(subparsers) -> None:
     p.add_argument("--model", required=True, help="a model folder or an exported ONNX folder")
     p.add_argument("--host", default=d.host, help=f"default {d.host} (loopback only)")
     p.add_argument("--port", type=int, default=d.port, help=f"default {d.port}")
-    p.add_argument("--precision", choices=PRECISIONS, default="fp32", help="torch folders only")
+    p.add_argument(
+        "--precision", choices=INFERENCE_PRECISIONS, default="fp32", help="torch folders only"
+    )
     p.add_argument("--max-texts", type=int, default=d.max_texts, help="texts per request")
     p.add_argument("--max-chars", type=int, default=d.max_chars, help="characters per text")
     p.add_argument("--max-body-bytes", type=int, default=d.max_body_bytes, help="request body")

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 
-from lahan.commands._args import add_train_arguments, train_config_from_args
-from lahan.data.config import add_data_arguments, data_config_from_args
-from lahan.train import TrainConfig
+from lahan.commands._args import (
+    add_data_arguments,
+    add_train_arguments,
+    data_config_from_args,
+    train_config_from_args,
+)
+from lahan.config import SweepConfig, train_defaults
 
 EXAMPLES = """\
 examples:
@@ -27,14 +32,10 @@ a grid file (TOML; YAML has the same keys):
   precision = "int8"          # fp32 | bf16 | fp16 | int8; runtime = "onnx" for ONNX
 """
 
-DEFAULTS = TrainConfig(epochs=5, patience=0)
+DEFAULTS = train_defaults("compress")  # what every row trains with
 
 
 def register(subparsers) -> None:
-    from dataclasses import fields
-
-    from lahan.sweep.run import SweepConfig
-
     d = {f.name: f.default for f in fields(SweepConfig)}
     p = subparsers.add_parser(
         "sweep",
@@ -61,8 +62,9 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lahan.sweep.report import ReportConfig, write_report
-    from lahan.sweep.run import SweepConfig, run_sweep
+    from lahan.config import ReportConfig
+    from lahan.recipes.report import write_report
+    from lahan.recipes.sweep import run_sweep
 
     config = SweepConfig(
         teacher=args.teacher,

@@ -7,9 +7,9 @@ steps, so the audit describes exactly the data a model would see.
 
 from __future__ import annotations
 
+from lahan.config import DataConfig
 from lahan.data.audit import audit_dataset, render_audit
 from lahan.data.clean import clean_tables, normalize_label, normalize_text
-from lahan.data.config import DataConfig, add_data_arguments, data_config_from_args
 from lahan.data.read import read_source
 from lahan.data.split import build_dataset
 from lahan.data.types import SPLITS, Dataset, DroppedRows, Record
@@ -28,15 +28,24 @@ def load_dataset(config: DataConfig | str) -> Dataset:
     return build_dataset(tables, dropped, config)
 
 
+def data_summary(dataset: Dataset) -> dict:
+    """What a model record keeps about its data: source, fingerprint, split sizes, report."""
+    return {
+        "fingerprint": dataset.fingerprint(),
+        "labels": dataset.labels,
+        "split_sizes": {name: len(rows) for name, rows in dataset.splits.items()},
+        "report": dataset.report,
+    }
+
+
 __all__ = [
     "SPLITS",
     "DataConfig",
     "Dataset",
     "DroppedRows",
     "Record",
-    "add_data_arguments",
     "audit_dataset",
-    "data_config_from_args",
+    "data_summary",
     "load_dataset",
     "normalize_label",
     "normalize_text",

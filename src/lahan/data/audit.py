@@ -18,8 +18,8 @@ from collections import Counter, defaultdict
 from itertools import combinations
 from pathlib import Path
 
+from lahan.config import DataConfig
 from lahan.data.clean import CleanTable, clean_tables, dropped_to_dict
-from lahan.data.config import DataConfig
 from lahan.data.read import read_source
 from lahan.data.split import build_dataset
 from lahan.data.types import SPLITS, Dataset, Record

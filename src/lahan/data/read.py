@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from lahan.data.config import DataConfig
+from lahan.config import DataConfig
 from lahan.data.types import DroppedRows
 from lahan.errors import LahanError
 from lahan.hub import hub_unreachable, looks_like_hub_id

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from lahan.config import DataConfig
 from lahan.data.clean import CleanTable, dropped_to_dict, merge_dropped
-from lahan.data.config import DataConfig
 from lahan.data.types import SPLITS, Dataset, DroppedRows, Record
 from lahan.errors import LahanError
 

@@ -14,12 +14,13 @@ import io
 import logging
 import shutil
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from lahan.config import ExportConfig  # noqa: F401  (re-exported)
 from lahan.deploy import onnx_runtime
 from lahan.errors import LahanError
 from lahan.io import atomic_dir, atomic_write_json
@@ -28,8 +29,6 @@ from lahan.train import check_max_length
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("onnx",)
-QUANTIZE = ("int8",)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Texts that exercise different lengths for tracing and for the torch/ONNX check.
 CHECK_TEXTS = [
@@ -38,24 +37,6 @@ CHECK_TEXTS = [
     "शेअर बाजार",
     "Mumbai: the monsoon arrived early this year, and the city council met on Monday.",
 ]
-
-
-@dataclass
-class ExportConfig:
-    format: str = "onnx"
-    quantize: str | None = None  # None or "int8" (onnxruntime dynamic quantization)
-    opset: int = 18
-    max_length: int | None = None  # None: the max length the model was trained with
-    tolerance: float = 1e-3  # fp32 export: largest logit difference from torch allowed
-    labels: tuple | None = None  # names for a placeholder-labelled model's outputs
-
-    def __post_init__(self) -> None:
-        if self.format not in FORMATS:
-            raise LahanError(f"--format must be one of {', '.join(FORMATS)}, got '{self.format}'")
-        if self.quantize is not None and self.quantize not in QUANTIZE:
-            raise LahanError(f"--quantize must be int8, got '{self.quantize}'")
-        if self.max_length is not None and not 8 <= self.max_length <= 8192:
-            raise LahanError(f"--max-length must be in [8, 8192], got {self.max_length}")
 
 
 class _LogitsOnly(torch.nn.Module):

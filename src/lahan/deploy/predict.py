@@ -15,29 +15,13 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
+from lahan.config import PredictConfig  # noqa: F401  (re-exported)
 from lahan.deploy.predictor import softmax
 from lahan.errors import LahanError
 
-FORMATS = ("jsonl", "csv")
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson")  # read as tables; anything else: lines
-
-
-@dataclass
-class PredictConfig:
-    batch_size: int = 32
-    chunk_lines: int = 2048  # lines read before predicting: bounds memory on huge inputs
-    format: str = "jsonl"
-
-    def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise LahanError(f"--batch-size must be >= 1, got {self.batch_size}")
-        if self.chunk_lines < 1:
-            raise LahanError(f"chunk size must be >= 1, got {self.chunk_lines}")
-        if self.format not in FORMATS:
-            raise LahanError(f"--format must be jsonl or csv, got '{self.format}'")
 
 
 def read_lines(stream: BinaryIO, name: str) -> Iterator[str]:
@@ -70,7 +54,7 @@ def read_table(path: str, text_col: str | None = None) -> Iterator[tuple[int, st
     are not skipped silently: the file is refused, naming the first of them."""
     from pathlib import Path
 
-    from lahan.data.config import DataConfig
+    from lahan.config import DataConfig
     from lahan.data.read import read_file
 
     file = Path(path)

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lahan.config import INFERENCE_PRECISIONS
 from lahan.errors import LahanError
-
-PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -47,7 +46,7 @@ class TorchPredictor:
             model = quantize_int8(model)
         self.model = model.to(device).eval()
         # int8 runs its own integer kernels; fp32 and int8 need no autocast.
-        autocast = "no" if precision in ("fp32", "int8") else precision
+        autocast = "fp32" if precision in ("fp32", "int8") else precision
         self.autocast = autocast_for(autocast, device)
         self.labels = model_labels(model)
         self.max_length = max_length or inference_max_length(model, record)
@@ -136,8 +135,10 @@ def load_predictor(
 ) -> TorchPredictor | OnnxPredictor:
     """The predictor for a model folder or an ONNX export; ``labels`` names the outputs of
     a placeholder-labelled classifier (LABEL_0, ...)."""
-    if precision not in PRECISIONS:
-        raise LahanError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
+    if precision not in INFERENCE_PRECISIONS:
+        raise LahanError(
+            f"--precision must be one of {', '.join(INFERENCE_PRECISIONS)}, got '{precision}'"
+        )
     if is_onnx_folder(path):
         if precision != "fp32":
             raise LahanError(

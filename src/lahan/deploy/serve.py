@@ -18,47 +18,17 @@ import json
 import logging
 import time
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lahan.config import ServeConfig  # noqa: F401  (re-exported)
 from lahan.deploy.predictor import softmax
-from lahan.errors import LahanError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ServeConfig:
-    host: str = "127.0.0.1"
-    port: int = 8000
-    max_texts: int = 64  # texts per request
-    max_chars: int = 10_000  # characters per text
-    max_body_bytes: int = 1_000_000
-    batch_window_ms: float = 5.0  # how long the batcher waits for more requests
-    max_batch_texts: int = 128  # texts predicted together at most
-    queue_texts: int = 2048  # texts waiting at most; beyond that 503 + Retry-After
-    timeout_s: float = 30.0  # per request, queueing included
-    batch_size: int = 32  # the model's batch size inside a micro-batch
-
-    def __post_init__(self) -> None:
-        for name in (
-            "max_texts",
-            "max_chars",
-            "max_body_bytes",
-            "max_batch_texts",
-            "queue_texts",
-            "batch_size",
-        ):
-            if getattr(self, name) < 1:
-                raise LahanError(f"--{name.replace('_', '-')} must be >= 1")
-        if self.batch_window_ms < 0 or self.timeout_s <= 0:
-            raise LahanError("--batch-window-ms must be >= 0 and --timeout > 0")
-        if not 0 <= self.port <= 65535:
-            raise LahanError(f"--port must be in 0..65535, got {self.port}")
 
 
 class Overloaded(Exception):

@@ -18,8 +18,8 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
+from lahan.config import DistillConfig
 from lahan.distill.cache import TeacherOutputs
-from lahan.distill.config import DistillConfig
 from lahan.distill.loss import attention_map_loss, hidden_state_loss, kd_loss
 from lahan.train import NOT_MODEL_INPUTS
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from lahan.arch import family, layer_list
 from lahan.errors import LahanError
 from lahan.models import ModelConfig, build_preset, load_pretrained, model_labels
-from lahan.prune.arch import family, layer_list
 
 LAYERS_PREFIX = "layers:"
 

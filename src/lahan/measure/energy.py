@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 
-DEFAULT_COUNTRY = "IND"  # the grid the paper's users are on; configurable
+from lahan.config import DEFAULT_COUNTRY
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from lahan.prune.arch import encoder_layers
+from lahan.arch import encoder_layers
 
 
 def layer_shapes(model: nn.Module) -> list[tuple[int, int, int]]:

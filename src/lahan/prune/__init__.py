@@ -5,7 +5,7 @@ Importing this package registers the ``lahan_pruned_bert``, ``lahan_pruned_rober
 folders load like any other.
 """
 
-from lahan.prune.arch import LayerModules, encoder_layers, head_size, num_heads
+from lahan.arch import LayerModules, encoder_layers, head_size, num_heads
 from lahan.prune.pruned_bert import (
     LahanPrunedBertConfig,
     LahanPrunedBertForSequenceClassification,

@@ -27,53 +27,13 @@ weights (exact zeros) and removes the parametrizations, ready for shrinking.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from lahan.arch import prunable_layers
+from lahan.config import GRANULARITIES, METHODS, PruneConfig  # noqa: F401  (re-exported)
 from lahan.errors import LahanError
-from lahan.prune.arch import prunable_layers
-
-GRANULARITIES = ("hybrid", "heads")
-METHODS = ("hard", "soft")
-
-
-@dataclass
-class PruneConfig:
-    """Every pruning option and its default, in one place."""
-
-    sparsity: float = 0.5  # fraction of encoder linear weights removed at the end
-    # heads: whole attention heads + FFN neurons, so the shrunk model really is (1 - s) of
-    # the encoder's linear weights; hybrid: 32x32 attention blocks + FFN neurons, which
-    # rarely empties a whole head (zeros stay inside full-size matrices: less speed)
-    granularity: str = "heads"
-    block: tuple[int, int] = (32, 32)  # attention block (rows, cols) for hybrid
-    method: str = "hard"  # hard: exact top-k; soft: sigmoid threshold + L1 penalty
-    score_lr: float = 1e-2  # scores learn faster than weights (nn_pruning uses ~1e-2)
-    warmup: float = 0.1  # fraction of steps at sparsity 0 while scores start to learn
-    cooldown: float = 0.2  # fraction of steps at the final sparsity
-    l1: float = 1.0  # soft only: weight of the L1 penalty on sigmoid(scores)
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.sparsity < 1.0:
-            raise LahanError(f"--sparsity must be in [0, 1), got {self.sparsity}")
-        if self.granularity not in GRANULARITIES:
-            raise LahanError(
-                f"--granularity must be one of {', '.join(GRANULARITIES)}, got '{self.granularity}'"
-            )
-        if self.method not in METHODS:
-            raise LahanError(f"--method must be one of {', '.join(METHODS)}, got '{self.method}'")
-        self.block = tuple(self.block)
-        if len(self.block) != 2 or min(self.block) < 1:
-            raise LahanError(f"--block must be ROWSxCOLS of positive sizes, got {self.block}")
-        if not (
-            0 <= self.warmup < 1 and 0 <= self.cooldown < 1 and self.warmup + self.cooldown < 1
-        ):
-            raise LahanError("warm-up and cool-down fractions must be >= 0 and sum below 1")
-        if self.score_lr <= 0 or self.l1 < 0:
-            raise LahanError("--score-lr must be > 0 and the L1 weight >= 0")
 
 
 def cubic_sparsity(step: int, total: int, config: PruneConfig) -> float:

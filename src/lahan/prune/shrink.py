@@ -38,9 +38,9 @@ from transformers import (
 )
 from transformers.activations import ACT2FN
 
+from lahan.arch import LayerModules, prunable_layers
 from lahan.errors import LahanError
 from lahan.measure import count_parameters
-from lahan.prune.arch import LayerModules, prunable_layers
 from lahan.prune.pruned_bert import (
     LahanPrunedBertForSequenceClassification,
     LahanPrunedDistilBertForSequenceClassification,

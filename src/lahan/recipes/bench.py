@@ -26,84 +26,26 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 import torch
 
-from lahan.data import DataConfig, load_dataset
-from lahan.deploy.predictor import PRECISIONS, OnnxPredictor, TorchPredictor, is_onnx_folder
+from lahan.config import BenchConfig, DataConfig, parse_model_spec  # noqa: F401
+from lahan.data import load_dataset
+from lahan.deploy.predictor import OnnxPredictor, TorchPredictor, is_onnx_folder
 from lahan.errors import LahanError
 from lahan.evaluate import compute_metrics, metrics_by_group
-from lahan.measure.energy import DEFAULT_COUNTRY, track_energy
+from lahan.measure.energy import track_energy
 from lahan.measure.flops import flops_for_lengths
 from lahan.measure.machine import gemm_rate, machine_info
 from lahan.measure.memory import peak_memory
 from lahan.measure.size import count_parameters, weights_size_on_disk
-from lahan.models import has_placeholder_labels, resolve_label_map
-
-
-@dataclass
-class BenchConfig:
-    models: list[str]
-    data: DataConfig
-    split: str = "test"
-    batch_sizes: tuple[int, ...] = (1, 32)
-    latency_texts: int = 64  # texts timed per batch size (batch 1 times the first 16)
-    repeats: int = 5
-    warmup: int = 1
-    throughput_batch_size: int = 32
-    min_energy_seconds: float = 5.0
-    country: str = DEFAULT_COUNTRY
-    threads: int | None = None  # None: torch's default; recorded either way
-    relabel: bool = False
-    labels: tuple | None = None  # names for models whose outputs are LABEL_0, LABEL_1, ...
-    names: list[str] = field(default_factory=list)  # display names; default: the specs
-
-    def __post_init__(self) -> None:
-        if not self.models:
-            raise LahanError("pass at least one --model")
-        if self.repeats < 1 or self.warmup < 0:
-            raise LahanError("--repeats must be >= 1 and --warmup >= 0")
-        if any(b < 1 for b in self.batch_sizes) or self.latency_texts < 1:
-            raise LahanError("batch sizes and --latency-texts must be >= 1")
-        if self.threads is not None and self.threads < 1:
-            raise LahanError(f"--threads must be >= 1, got {self.threads}")
-        for spec in self.models:
-            _split_spec(spec)
-        if self.names and len(self.names) != len(self.models):
-            raise LahanError("give one name per model")
-
-
-def _split_spec(spec: str) -> tuple[str, str, bool]:
-    """``DIR[@OPTION[,OPTION]]`` -> (folder, precision, padded to max length).
-
-    The options follow the last ``@``, unless the whole spec is a folder (``runs/m@v2``).
-    """
-    path, _, options = spec.rpartition("@")
-    if not path or Path(spec).is_dir():
-        path, options = spec, ""
-    precision, padded = "fp32", False
-    for option in filter(None, options.split(",")):
-        if option == "padded":
-            padded = True
-        elif option in PRECISIONS:
-            if precision != "fp32" and option != precision:
-                raise LahanError(f"--model '{spec}': two precisions ({precision}, {option})")
-            precision = option
-        else:
-            raise LahanError(
-                f"--model '{spec}': unknown option '{option}' (use DIR@PRECISION with "
-                f"PRECISION one of {'|'.join(PRECISIONS)}, and/or DIR@padded)"
-            )
-    if not Path(path).is_dir():
-        raise LahanError(f"--model '{path}': no such folder")
-    return path, precision, padded
+from lahan.models import has_placeholder_labels, label_ids, resolve_label_map
 
 
 def _load(spec: str, threads: int | None = None, labels: tuple | None = None):
-    path, precision, padded = _split_spec(spec)
+    path, precision, padded = parse_model_spec(spec)
     # --labels names the placeholder-labelled models; the others keep their own names
     labels = labels if labels is not None and has_placeholder_labels(path) else None
     if is_onnx_folder(path):
@@ -129,7 +71,7 @@ def _structure_source(spec: str, predictor) -> torch.nn.Module | None:
 
 
 def _size_on_disk(spec: str) -> int:
-    path = Path(_split_spec(spec)[0])
+    path = Path(parse_model_spec(spec)[0])
     if is_onnx_folder(path):
         return sum(p.stat().st_size for p in path.glob("*.onnx*"))
     return weights_size_on_disk(path)
@@ -229,7 +171,7 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
         if device not in gemm:
             gemm[device] = gemm_rate(device=device)
         label_map = resolve_label_map(predictor.labels, dataset.labels, config.relabel)
-        targets[name] = [predictor.labels.index(label_map[r.label]) for r in rows]
+        targets[name] = label_ids(rows, predictor.labels, label_map)
         logits = predictor.logits(texts, config.throughput_batch_size)  # also the warm-up
         predicted = logits.argmax(-1).tolist()
         metrics = compute_metrics(targets[name], predicted, list(range(len(predictor.labels))))

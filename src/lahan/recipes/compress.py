@@ -13,107 +13,38 @@ in the same run -> save one model folder (with ``result.json`` inside).
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 from accelerate import Accelerator
 
 from lahan.checkpoint import check_resume, remove_checkpoint
-from lahan.data import DataConfig, load_dataset
+from lahan.config import CompressConfig, LatencyConfig, TrimConfig  # noqa: F401  (re-exported)
+from lahan.data import data_summary, load_dataset
 from lahan.deploy.variants import variant_report
-from lahan.distill import DistillConfig, Distiller, Student, make_student, teacher_outputs
+from lahan.distill import Distiller, Student, make_student, teacher_outputs
 from lahan.errors import LahanError
-from lahan.evaluate import predict_logits
-from lahan.io import atomic_write_json
+from lahan.evaluate import evaluate_records, predict_logits, summary, write_report_files
+from lahan.io import atomic_write_json, check_output_folder
 from lahan.measure import compare_latency, count_parameters, weights_size_on_disk
-from lahan.models import config_dict, load_model, model_labels, resolve_label_map, save_model
+from lahan.models import (
+    config_dict,
+    label_ids,
+    load_model,
+    model_labels,
+    resolve_label_map,
+    save_model,
+)
 from lahan.precision import autocast_for
 from lahan.prune import shrink_to_dense, structure
-from lahan.prune.movement import MovementPruning, PruneConfig, describe
+from lahan.prune.movement import MovementPruning, describe
 from lahan.prune.plot import plot_structure
 from lahan.prune.vocab import check_trimmable, trim_vocabulary
-from lahan.recipes.evaluate import evaluate_records, summary, write_report_files
-from lahan.recipes.finetune import check_output_folder, data_summary
-from lahan.train import TrainConfig, cross_entropy, encode, make_accelerator, train
+from lahan.train import cross_entropy, encode, make_accelerator, train
 
 log = logging.getLogger(__name__)
 
 RESULT_FILE = "result.json"
-
-
-@dataclass
-class TrimConfig:
-    enabled: bool = False  # keep only the tokens of the training data (+ specials)
-    keep_top_n: int = 0  # also keep the N most common (lowest-id) tokens
-
-
-@dataclass
-class LatencyConfig:
-    texts: int = 256  # dev texts timed (the first N)
-    batch_size: int = 32
-    repeats: int = 3
-
-
-@dataclass
-class CompressConfig:
-    """One object for the whole combination; the precision is ``train.precision``."""
-
-    teacher: str
-    data: DataConfig
-    out: str
-    teacher_labels: tuple | None = None  # names for a placeholder-labelled teacher's outputs
-    train: TrainConfig = field(default_factory=TrainConfig)
-    prune: PruneConfig | None = None
-    distill: DistillConfig | None = None
-    student: str | None = None  # see lahan.distill.students; None: the teacher itself
-    trim: TrimConfig = field(default_factory=TrimConfig)
-    relabel: bool = False
-    latency: LatencyConfig = field(default_factory=LatencyConfig)
-    resume: bool = False  # continue a killed run from OUT.checkpoint
-
-    def __post_init__(self) -> None:
-        if self.student is not None and self.distill is None:
-            raise LahanError(
-                "--student needs --distill: a student trained on the labels alone is "
-                "`lahan finetune --model STUDENT`"
-            )
-        if self.distill is not None and self.student is None and self.prune is None:
-            raise LahanError(
-                "--distill needs a smaller student: pass --student layers:N (a shallower "
-                "copy of the teacher), --student preset:NAME or a model, or --prune S to "
-                "distill into the teacher while it is pruned"
-            )
-        if self.prune is None and self.distill is None and self.train.precision == "no":
-            raise LahanError(
-                "nothing to do: pass --prune S, --distill (with --student), or --precision"
-            )
-        if self.distill and self.distill.uses_attention and self.prune is not None:
-            raise LahanError(
-                "--attention-weight cannot be combined with --prune: pruned heads have no "
-                "meaningful attention maps; use --hidden-weight for intermediate distillation"
-            )
-        if self.trim.enabled and self.prune is None and self.distill is None:
-            raise LahanError("--trim-vocab needs --prune or --distill (a model to train)")
-
-    @property
-    def trains(self) -> bool:
-        return self.prune is not None or self.distill is not None
-
-    def name(self) -> str:
-        """A short human name, e.g. 'prune 50% heads + KD + bf16'."""
-        parts = []
-        if self.prune:
-            parts.append(f"prune {self.prune.sparsity:.0%} {self.prune.granularity}")
-        if self.distill:
-            d = self.distill
-            # --alpha 1 without hidden/attention losses is the labels-only control
-            kind = "KD" if d.alpha < 1 or d.uses_hidden or d.uses_attention else "labels only"
-            parts.append(f"{kind} into {self.student}" if self.student else kind)
-        if self.trim.enabled:
-            parts.append("trimmed vocabulary")
-        if self.train.precision != "no":
-            parts.append(self.train.precision)
-        return " + ".join(parts)
 
 
 def _make_distiller(
@@ -181,7 +112,7 @@ def _make_distiller(
     return distiller, info
 
 
-def run_compress(cfg: CompressConfig, made_by: str = "compress") -> dict:
+def run_compress(cfg: CompressConfig, made_by: str | None = None) -> dict:
     """Apply ``cfg``'s combination to its teacher; save the result to ``cfg.out``.
 
     Returns the record written to ``out/lahan.json``; ``out/result.json`` holds the
@@ -219,7 +150,7 @@ def run_compress(cfg: CompressConfig, made_by: str = "compress") -> dict:
     student_map = {label: student_label(label) for label in dataset.labels}
 
     def ids(rows):
-        return [student.model.config.label2id[student_map[r.label]] for r in rows]
+        return label_ids(rows, model_labels(student.model), student_map)
 
     def dev_report(model, tok, mapping=student_map, autocast=None):
         return evaluate_records(
@@ -285,7 +216,7 @@ def run_compress(cfg: CompressConfig, made_by: str = "compress") -> dict:
     final_dev = dev_report(model, tokenizer)  # fp32, the weights as saved
     autocast = autocast_for(precision, device)
     dev_at_precision = precision_variant = None
-    if precision != "no":
+    if precision != "fp32":
         dev_at_precision = dev_report(model, tokenizer, autocast=autocast)
         precision_variant = _precision_variant(
             cfg, model, tokenizer, dev_rows, student_map, autocast
@@ -309,7 +240,7 @@ def run_compress(cfg: CompressConfig, made_by: str = "compress") -> dict:
     )
     configs = [c for c in (cfg.data, cfg.train, cfg.prune, cfg.distill, cfg.trim) if c]
     record = {
-        "made_by": made_by,
+        "made_by": made_by or cfg.method,  # the command (or job) that made it
         "configuration": cfg.name(),
         "teacher": str(cfg.teacher),
         "teacher_data_fingerprint": teacher_record.get("data", {}).get("fingerprint"),
@@ -366,7 +297,7 @@ def run_compress(cfg: CompressConfig, made_by: str = "compress") -> dict:
 def _precision_variant(cfg, model, tokenizer, rows, label_map, autocast) -> dict:
     """Dev accuracy / macro-F1 at the precision, their deltas vs fp32, and agreement."""
     texts = [r.text for r in rows]
-    y = [model.config.label2id[label_map[r.label]] for r in rows]
+    y = label_ids(rows, model_labels(model), label_map)
     size, length = cfg.train.eval_batch_size, cfg.train.max_length
     reference = predict_logits(model, tokenizer, texts, size, length)
     logits = predict_logits(model, tokenizer, texts, size, length, autocast)

@@ -10,45 +10,18 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from lahan.checkpoint import checkpoint_folder, remove_checkpoint
+from lahan.config import DemoConfig  # noqa: F401  (re-exported)
 from lahan.data import DataConfig, load_dataset
-from lahan.distill import DistillConfig
 from lahan.errors import LahanError
 from lahan.evaluate import format_metrics_table
 from lahan.io import atomic_write_json, atomic_write_text
-from lahan.models import ModelConfig
-from lahan.prune.movement import PruneConfig
 from lahan.recipes.compress import CompressConfig, run_compress
 from lahan.recipes.evaluate import run_evaluate
 from lahan.recipes.finetune import run_finetune
-from lahan.train import TrainConfig
-
-
-@dataclass
-class DemoConfig:
-    data: str = "demo"
-    out: str = "runs/demo"
-    model: ModelConfig = field(
-        default_factory=lambda: ModelConfig(source="preset:tiny", vocab_size=3000)
-    )
-    train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(
-            epochs=12, batch_size=16, max_length=64, lr=1e-3, patience=4, seed=0
-        )
-    )
-    prune: PruneConfig = field(
-        default_factory=lambda: PruneConfig(sparsity=0.5, granularity="heads")
-    )
-    distill: DistillConfig = field(default_factory=DistillConfig)
-    compress_train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(
-            epochs=6, batch_size=16, max_length=64, lr=1e-3, patience=0, seed=0
-        )
-    )
-
 
 RESULT_FILE = "result.json"
 

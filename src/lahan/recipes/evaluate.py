@@ -2,64 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
-
-from lahan.data import SPLITS, DataConfig, Record, load_dataset
+from lahan.data import SPLITS, DataConfig, load_dataset
 from lahan.deploy.predictor import OnnxPredictor, is_onnx_folder
 from lahan.errors import LahanError
-from lahan.evaluate import full_report, metrics_by_group, plot_confusion, predict_logits
-from lahan.io import atomic_write_json
+from lahan.evaluate import predict_logits, report_from_logits, write_report_files
 from lahan.models import load_model, model_labels, resolve_label_map
-from lahan.precision import AutocastFactory
 from lahan.train import TrainConfig
-
-SUMMARY_KEYS = ("accuracy", "macro_precision", "macro_recall", "macro_f1", "n")
-
-
-def evaluate_records(
-    model: PreTrainedModel,
-    tokenizer: PreTrainedTokenizerBase,
-    rows: list[Record],
-    label_map: dict[str, str],
-    batch_size: int,
-    max_length: int,
-    autocast: AutocastFactory = contextlib.nullcontext,
-) -> dict:
-    """Metrics, per-class report and confusion matrix of ``model`` on ``rows``."""
-    logits = predict_logits(
-        model, tokenizer, [r.text for r in rows], batch_size, max_length, autocast
-    )
-    return report_from_logits(model_labels(model), logits, rows, label_map)
-
-
-def report_from_logits(
-    names: list[str], logits: np.ndarray, rows: list[Record], label_map: dict[str, str]
-) -> dict:
-    """The report of any model's ``logits`` (output order ``names``) on ``rows``."""
-    index = {name: i for i, name in enumerate(names)}
-    y_true = [index[label_map[r.label]] for r in rows]
-    y_pred = logits.argmax(-1).tolist()
-    report = full_report(y_true, y_pred, names)
-    return report | {"by_group": metrics_by_group(y_true, y_pred, [r.group for r in rows])}
-
-
-def write_report_files(report: dict, folder: Path, split: str) -> dict[str, str]:
-    """``metrics_SPLIT.json`` and ``confusion_SPLIT.png`` in ``folder``; returns their paths."""
-    json_path, png_path = folder / f"metrics_{split}.json", folder / f"confusion_{split}.png"
-    plot_confusion(
-        report["confusion_matrix"], report["labels"], png_path, f"{split} confusion matrix"
-    )
-    atomic_write_json(json_path, report)
-    return {"json": str(json_path), "confusion_png": str(png_path)}
-
-
-def summary(report: dict) -> dict:
-    return {k: report[k] for k in SUMMARY_KEYS}
 
 
 def run_evaluate(

@@ -9,33 +9,24 @@ from accelerate.utils import broadcast_object_list, set_seed
 from transformers import BertTokenizer
 
 from lahan.checkpoint import check_resume, has_checkpoint, remove_checkpoint
-from lahan.data import DataConfig, Dataset, load_dataset
-from lahan.errors import LahanError
+from lahan.data import DataConfig, Dataset, data_summary, load_dataset
+from lahan.evaluate import evaluate_records, summary, write_report_files
+from lahan.io import check_output_folder
 from lahan.models import (
-    RECORD_FILE,
     ModelConfig,
     build_preset,
     config_dict,
+    label_ids,
     load_pretrained,
     load_tokenizer,
+    model_labels,
     save_model,
     train_wordpiece,
     wordpiece_from_vocab,
 )
-from lahan.recipes.evaluate import evaluate_records, summary, write_report_files
 from lahan.train import TrainConfig, make_accelerator, train
 
 log = logging.getLogger(__name__)
-
-
-def data_summary(dataset: Dataset) -> dict:
-    """What a model record keeps about its data: source, fingerprint, split sizes, report."""
-    return {
-        "fingerprint": dataset.fingerprint(),
-        "labels": dataset.labels,
-        "split_sizes": {name: len(rows) for name, rows in dataset.splits.items()},
-        "report": dataset.report,
-    }
 
 
 def _shared_tokenizer(accelerator, model_config: ModelConfig, train_rows) -> BertTokenizer | None:
@@ -51,22 +42,6 @@ def _shared_tokenizer(accelerator, model_config: ModelConfig, train_rows) -> Ber
         vocab = [train_wordpiece([r.text for r in train_rows], model_config.vocab_size).get_vocab()]
     broadcast_object_list(vocab, from_process=0)
     return wordpiece_from_vocab(vocab[0])
-
-
-def check_output_folder(out: Path, marker: str = RECORD_FILE) -> None:
-    """Refuse an --out that would destroy something that is not a lahan output folder.
-
-    ``marker`` is the file that marks a folder lahan wrote (and may replace).
-    """
-    if not out.name or out.resolve() == Path.cwd().resolve():
-        raise LahanError(f"--out '{out}' names no new folder: pass e.g. runs/teacher")
-    if out.exists() and not out.is_dir():
-        raise LahanError(f"--out '{out}' is a file: pass a folder path")
-    if out.is_dir() and any(out.iterdir()) and not (out / marker).exists():
-        raise LahanError(
-            f"--out '{out}' is a folder that holds other files and is not a lahan model: "
-            "lahan replaces its output folder, so pass a new or empty folder"
-        )
 
 
 def run_finetune(
@@ -108,7 +83,7 @@ def run_finetune(
         model, tokenizer, label_map = load_pretrained(model_config, dataset.labels)
 
     def ids(rows):
-        return [model.config.label2id[label_map[r.label]] for r in rows]
+        return label_ids(rows, model_labels(model), label_map)
 
     result = train(
         model,

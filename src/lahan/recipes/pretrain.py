@@ -22,6 +22,7 @@ from transformers import AutoModelForMaskedLM, BertForMaskedLM
 from lahan.checkpoint import check_resume, has_checkpoint, remove_checkpoint
 from lahan.data import DataConfig, load_dataset
 from lahan.errors import LahanError
+from lahan.io import check_output_folder
 from lahan.models import (
     ModelConfig,
     _from_pretrained_or_explain,
@@ -43,7 +44,6 @@ from lahan.pretrain import (
     read_corpus,
     split_heldout,
 )
-from lahan.recipes.finetune import check_output_folder
 from lahan.train import TrainConfig, make_accelerator, train
 
 log = logging.getLogger(__name__)

@@ -14,49 +14,27 @@ import json
 import logging
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
 from lahan.checkpoint import checkpoint_folder, has_checkpoint
-from lahan.data import DataConfig
+from lahan.config import SweepConfig  # noqa: F401
 from lahan.distill import DistillConfig
 from lahan.errors import LahanError
 from lahan.io import atomic_write_text
-from lahan.measure.energy import DEFAULT_COUNTRY, track_energy
+from lahan.measure.energy import track_energy
 from lahan.prune.movement import PruneConfig
 from lahan.recipes.bench import BenchConfig, run_bench
 from lahan.recipes.compress import CompressConfig, run_compress
 from lahan.sweep.grid import BEST_ROWS, Row, load_grid, variant_rows
 from lahan.sweep.results import append_result, read_results
-from lahan.train import TrainConfig
 
 log = logging.getLogger(__name__)
 
 FAILURES_DIR = "failures"  # OUT/failures/<row>.txt: the traceback of a failed row
-
-
-@dataclass
-class SweepConfig:
-    teacher: str
-    data: DataConfig
-    out: str
-    grid: str = "paper"
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=5, patience=0))
-    granularity: str = "heads"  # what pruning rows remove (heads: real speed-ups)
-    split: str = "dev"  # the split rows are scored on
-    within: float = 1.0  # best rows: fastest within this many accuracy points of baseline
-    repeats: int = 3
-    min_energy_seconds: float = 3.0
-    country: str = DEFAULT_COUNTRY
-
-    def __post_init__(self) -> None:
-        if not Path(self.teacher).is_dir():
-            raise LahanError(f"--teacher '{self.teacher}': no such folder")
-        if self.within < 0:
-            raise LahanError(f"--within must be >= 0, got {self.within}")
 
 
 def _model_dir(cfg: SweepConfig, row_id: str, rows: dict[str, Row]) -> str:
@@ -97,10 +75,12 @@ def _spec(cfg: SweepConfig, row: Row, rows: dict[str, Row]) -> str:
     """What `lahan bench` measures for this row (exports ONNX rows first)."""
     model = _model_dir(cfg, row.id, rows)
     if row.runtime == "onnx":
-        from lahan.deploy.export import ExportConfig, export_onnx
+        from lahan.config import ExportConfig
+        from lahan.deploy.export import export_onnx
+        from lahan.deploy.onnx_runtime import MANIFEST
 
         target = Path(cfg.out) / "models" / row.id
-        if not (target / "lahan-onnx.json").exists():
+        if not (target / MANIFEST).exists():
             quantize = "int8" if row.precision == "int8" else None
             export_onnx(model, target, ExportConfig(quantize=quantize))
         return str(target)

@@ -15,13 +15,13 @@ import base64
 import html
 import re
 import statistics
-from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from lahan.config import ReportConfig  # noqa: F401  (re-exported)
 from lahan.errors import LahanError
 from lahan.io import atomic_write_text, save_figure
 from lahan.sweep.results import read_results
@@ -33,18 +33,6 @@ PAPER = (
 )
 
 DRIFT_LIMIT = 0.20  # a row's baseline this far from the median baseline is marked
-
-
-@dataclass
-class ReportConfig:
-    metric: str = "accuracy"  # accuracy | macro_f1
-    within: float = 1.0  # points below the baseline still acceptable
-
-    def __post_init__(self) -> None:
-        if self.metric not in ("accuracy", "macro_f1"):
-            raise LahanError(f"--metric must be accuracy or macro_f1, got '{self.metric}'")
-        if self.within < 0:
-            raise LahanError(f"--within must be >= 0, got {self.within}")
 
 
 def pareto_front(points: list[tuple[str, float, float]]) -> list[str]:

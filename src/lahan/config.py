@@ -1,0 +1,789 @@
+"""Every option of every job and its default, in one place (standard library only).
+
+The command line and the Python API build the same dataclasses, so a job behaves the
+same from either. This module imports nothing heavy: ``lahan --help`` and ``lahan data
+check`` parse their options without loading PyTorch or transformers.
+
+A value out of range raises :class:`ConfigError`, which names the field
+(``TrainConfig.epochs must be >= 1, got 0``); the CLI says the same with the flag's name
+(``--epochs must be >= 1, got 0``). A run's own ``lahan.json`` stores these configs by
+class name, and :func:`from_record` rebuilds them from it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from lahan.errors import LahanError
+
+
+class ConfigError(LahanError):
+    """A config field with a value it cannot take."""
+
+    def __init__(self, owner: str, name: str, problem: str) -> None:
+        self.owner, self.field, self.problem = owner, name, problem
+        super().__init__(f"{owner}.{name} {problem}")
+
+    def named(self, name: str) -> str:
+        """The same message with ``name`` (a CLI flag) in place of the field."""
+        return f"{name} {self.problem}"
+
+
+def _check(owner: object, checks: list[tuple[bool, str, str]]) -> None:
+    """Raise ConfigError for the first (ok, field, problem) that is not ok."""
+    for ok, name, problem in checks:
+        if not ok:
+            raise ConfigError(type(owner).__name__, name, problem)
+
+
+def _one_of(value: str, choices: tuple[str, ...]) -> str:
+    return f"must be one of {', '.join(choices)}, got '{value}'"
+
+
+# --------------------------------------------------------------------------- model
+
+# (layers, hidden, heads, intermediate): BERT shapes from tiny to BERT-base.
+PRESETS: dict[str, tuple[int, int, int, int]] = {
+    "tiny": (2, 128, 2, 512),
+    "small": (4, 256, 4, 1024),
+    "mini": (6, 384, 6, 1536),
+    "base": (12, 768, 12, 3072),
+}
+
+
+@dataclass
+class ModelConfig:
+    """How to obtain the model to train."""
+
+    source: str  # folder, hub id, or preset:NAME
+    vocab_size: int = 8000  # presets only: WordPiece vocabulary trained on the train split
+    max_position: int = 512  # presets only
+    dropout: float = 0.1  # presets only
+    relabel: bool = False  # map dataset labels onto the model's labels by name
+    tokenizer: str | None = None  # presets: reuse this tokenizer folder instead of training one
+    new_head: bool = False  # replace a trained classification head by a fresh one
+    labels: tuple[str, ...] | None = None  # names of a placeholder-labelled model's outputs
+
+    def __post_init__(self) -> None:
+        if self.is_preset and self.preset_name not in PRESETS:
+            raise LahanError(
+                f"unknown preset '{self.preset_name}': choose one of "
+                + ", ".join(f"preset:{p}" for p in PRESETS)
+            )
+        _check(
+            self,
+            [
+                (
+                    self.vocab_size >= 100,
+                    "vocab_size",
+                    f"is too small: {self.vocab_size}, use at least 100",
+                ),
+                (0.0 <= self.dropout < 1.0, "dropout", f"must be in [0, 1), got {self.dropout}"),
+            ],
+        )
+        if self.labels is not None:
+            self.labels = tuple(self.labels)
+
+    @property
+    def is_preset(self) -> bool:
+        return self.source.startswith("preset:")
+
+    @property
+    def preset_name(self) -> str:
+        return self.source.split(":", 1)[1]
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class DataConfig:
+    """Where the data comes from and how it is split."""
+
+    source: str = "demo"  # folder, CSV/TSV/JSONL file, "hf:owner/name" / "owner/name", or "demo"
+    text_col: str | None = None  # auto-detected when None
+    label_col: str | None = None
+    subsets: tuple[str, ...] = ()  # e.g. ("SHC",) to read only some sub-datasets of a folder
+    dev_ratio: float = 0.1  # used only when a single pool has to be split
+    test_ratio: float = 0.1
+    seed: int = 42
+    leakage_guard: bool = True  # remove from train the texts that occur in dev/test
+    drop_train_duplicates: bool = False
+
+    def __post_init__(self) -> None:
+        _check(
+            self,
+            [
+                (
+                    0.0 <= self.dev_ratio < 1.0,
+                    "dev_ratio",
+                    f"must be in [0, 1), got {self.dev_ratio}",
+                ),
+                (
+                    0.0 <= self.test_ratio < 1.0,
+                    "test_ratio",
+                    f"must be in [0, 1), got {self.test_ratio}",
+                ),
+                (self.seed >= 0, "seed", f"must be >= 0, got {self.seed}"),
+            ],
+        )
+        if self.dev_ratio + self.test_ratio >= 0.9:
+            raise ConfigError(
+                "DataConfig",
+                "test_ratio",
+                f"plus the dev ratio is {self.dev_ratio + self.test_ratio:.2f}, which leaves "
+                "too little for training: keep their sum below 0.9",
+            )
+        self.subsets = tuple(self.subsets)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------- training
+
+# One precision vocabulary. Training runs fp32 or under fp16/bf16 autocast; inference
+# adds int8 (dynamic quantization). "no" (accelerate's word for fp32, and lahan's before)
+# is still accepted and read as fp32, so old commands and records keep working.
+TRAIN_PRECISIONS = ("fp32", "bf16", "fp16")
+INFERENCE_PRECISIONS = ("fp32", "bf16", "fp16", "int8")
+PRECISIONS = TRAIN_PRECISIONS  # the --precision choices of the training commands
+PRECISION_ALIASES = {"no": "fp32"}
+
+
+def canonical_precision(precision: str) -> str:
+    """``precision`` in lahan's one vocabulary ("no" -> "fp32")."""
+    return PRECISION_ALIASES.get(precision, precision)
+
+
+@dataclass
+class TrainConfig:
+    """Every training option and its default."""
+
+    epochs: int = 3
+    batch_size: int = 32  # global batch per optimizer micro-step, split across processes
+    grad_accum: int = 1
+    lr: float | None = None  # None: LR_PRETRAINED, or LR_SCRATCH for models built from a preset
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_length: int = 128
+    group_by_length: bool = False
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast); "no" is read as fp32
+    patience: int = 2  # epochs without dev macro-F1 gain before stopping; 0 turns it off
+    max_steps: int | None = None  # stop after this many optimizer steps (smoke runs)
+    eval_batch_size: int = 64
+    seed: int = 42
+    progress: bool = True
+    checkpoint_every: int = 200  # optimizer steps between checkpoints (and at each epoch end)
+
+    LR_PRETRAINED = 5e-5  # the usual fine-tuning rate for BERT-base checkpoints
+    LR_SCRATCH = 5e-4  # small encoders trained from scratch need a larger step
+
+    def __post_init__(self) -> None:
+        self.precision = canonical_precision(self.precision)
+        _check(
+            self,
+            [
+                (self.epochs >= 1, "epochs", f"must be >= 1, got {self.epochs}"),
+                (self.batch_size >= 1, "batch_size", f"must be >= 1, got {self.batch_size}"),
+                (self.grad_accum >= 1, "grad_accum", f"must be >= 1, got {self.grad_accum}"),
+                (self.lr is None or self.lr > 0, "lr", f"must be > 0, got {self.lr}"),
+                (
+                    0 <= self.warmup_ratio < 1,
+                    "warmup_ratio",
+                    f"must be in [0, 1), got {self.warmup_ratio}",
+                ),
+                (
+                    8 <= self.max_length <= 8192,
+                    "max_length",
+                    f"must be in [8, 8192], got {self.max_length}",
+                ),
+                (self.patience >= 0, "patience", f"must be >= 0, got {self.patience}"),
+                (self.seed >= 0, "seed", f"must be >= 0, got {self.seed}"),
+                (
+                    self.eval_batch_size >= 1,
+                    "eval_batch_size",
+                    f"must be >= 1, got {self.eval_batch_size}",
+                ),
+                (
+                    self.max_steps is None or self.max_steps >= 1,
+                    "max_steps",
+                    f"must be >= 1, got {self.max_steps}",
+                ),
+                (
+                    self.checkpoint_every >= 1,
+                    "checkpoint_every",
+                    f"must be >= 1, got {self.checkpoint_every}",
+                ),
+                (self.precision in PRECISIONS, "precision", _one_of(self.precision, PRECISIONS)),
+            ],
+        )
+
+    def resolved_lr(self, from_scratch: bool) -> float:
+        if self.lr is not None:
+            return self.lr
+        return self.LR_SCRATCH if from_scratch else self.LR_PRETRAINED
+
+
+# Training defaults per job, the same from the CLI and from Python. Pruning needs its
+# full schedule (no early stop: the sparsity keeps rising until the cool-down); a
+# student trained by distillation learns for longer and may stop early.
+METHOD_TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "finetune": {},
+    "prune": {"epochs": 4, "patience": 0},
+    "distill": {"epochs": 6, "patience": 2},
+    "compress": {"epochs": 5, "patience": 0},
+}
+
+
+def train_defaults(method: str, **overrides: Any) -> TrainConfig:
+    """The TrainConfig a job starts from (``overrides`` win)."""
+    if method not in METHOD_TRAIN_DEFAULTS:
+        raise LahanError(f"unknown job '{method}': one of {', '.join(METHOD_TRAIN_DEFAULTS)}")
+    return TrainConfig(**{**METHOD_TRAIN_DEFAULTS[method], **overrides})
+
+
+@dataclass
+class PretrainConfig:
+    """What masked-language-model pretraining adds to the training options."""
+
+    mlm_probability: float = 0.15
+    whole_word_mask: bool = False
+    heldout_ratio: float = 0.02  # share of the texts held out for the per-epoch MLM loss
+    heldout_max: int = 2000  # ... at most this many texts (evaluation time stays small)
+    min_words: int = 1  # texts with fewer words are skipped (counted)
+
+    def __post_init__(self) -> None:
+        _check(
+            self,
+            [
+                (
+                    0.0 < self.mlm_probability < 1.0,
+                    "mlm_probability",
+                    f"must be in (0, 1), got {self.mlm_probability}",
+                ),
+                (
+                    0.0 < self.heldout_ratio < 0.5,
+                    "heldout_ratio",
+                    f"must be in (0, 0.5), got {self.heldout_ratio}",
+                ),
+                (self.heldout_max >= 1, "heldout_max", f"must be >= 1, got {self.heldout_max}"),
+                (self.min_words >= 1, "min_words", f"must be >= 1, got {self.min_words}"),
+            ],
+        )
+
+
+# --------------------------------------------------------------------------- compression
+
+GRANULARITIES = ("hybrid", "heads")
+METHODS = ("hard", "soft")
+
+
+@dataclass
+class PruneConfig:
+    """Block movement pruning."""
+
+    sparsity: float = 0.5  # fraction of encoder linear weights removed at the end
+    # heads: whole attention heads + FFN neurons, so the shrunk model really is (1 - s) of
+    # the encoder's linear weights; hybrid: 32x32 attention blocks + FFN neurons, which
+    # rarely empties a whole head (zeros stay inside full-size matrices: less speed)
+    granularity: str = "heads"
+    block: tuple[int, int] = (32, 32)  # attention block (rows, cols) for hybrid
+    method: str = "hard"  # hard: exact top-k; soft: sigmoid threshold + L1 penalty
+    score_lr: float = 1e-2  # scores learn faster than weights (nn_pruning uses ~1e-2)
+    warmup: float = 0.1  # fraction of steps at sparsity 0 while scores start to learn
+    cooldown: float = 0.2  # fraction of steps at the final sparsity
+    l1: float = 1.0  # soft only: weight of the L1 penalty on sigmoid(scores)
+
+    def __post_init__(self) -> None:
+        self.block = tuple(self.block)
+        _check(
+            self,
+            [
+                (0.0 <= self.sparsity < 1.0, "sparsity", f"must be in [0, 1), got {self.sparsity}"),
+                (
+                    self.granularity in GRANULARITIES,
+                    "granularity",
+                    _one_of(self.granularity, GRANULARITIES),
+                ),
+                (self.method in METHODS, "method", _one_of(self.method, METHODS)),
+                (
+                    len(self.block) == 2 and min(self.block) >= 1,
+                    "block",
+                    f"must be ROWSxCOLS of positive sizes, got {self.block}",
+                ),
+                (0 <= self.warmup < 1, "warmup", f"must be in [0, 1), got {self.warmup}"),
+                (0 <= self.cooldown < 1, "cooldown", f"must be in [0, 1), got {self.cooldown}"),
+                (
+                    self.warmup + self.cooldown < 1,
+                    "cooldown",
+                    f"plus warmup must stay below 1, got {self.warmup} + {self.cooldown}",
+                ),
+                (self.score_lr > 0, "score_lr", f"must be > 0, got {self.score_lr}"),
+                (self.l1 >= 0, "l1", f"must be >= 0, got {self.l1}"),
+            ],
+        )
+
+
+CACHE_ENV = "LAHAN_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """Where teacher outputs are cached: $LAHAN_CACHE_DIR, else ~/.cache/lahan."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "lahan")
+
+
+@dataclass
+class DistillConfig:
+    """Knowledge distillation: soft targets (Hinton et al. 2015) plus optional extras.
+
+    loss = alpha * CE(student, labels)
+         + (1 - alpha) * T^2 * KL(softmax(teacher / T) || softmax(student / T))
+         + hidden_weight * MSE(hidden states of mapped layers)       (off by default)
+         + attention_weight * KL(attention maps of mapped layers)    (off by default)
+
+    T = 2 with 0.9 soft / 0.1 hard (alpha = 0.1) are the usual literature defaults.
+    The T^2 factor keeps the soft term's gradients on the hard term's scale.
+    """
+
+    temperature: float = 2.0
+    alpha: float = 0.1  # weight of the hard-label cross-entropy; the soft term gets 1 - alpha
+    hidden_weight: float = 0.0
+    attention_weight: float = 0.0
+    cache: bool = True  # compute the teacher's outputs once and reuse them
+    cache_dir: str | None = None  # None: default_cache_dir()
+
+    def __post_init__(self) -> None:
+        _check(
+            self,
+            [
+                (
+                    0 < self.temperature <= 100,
+                    "temperature",
+                    f"must be in (0, 100], got {self.temperature}",
+                ),
+                (0 <= self.alpha <= 1, "alpha", f"must be in [0, 1], got {self.alpha}"),
+                (
+                    self.hidden_weight >= 0,
+                    "hidden_weight",
+                    f"must be >= 0, got {self.hidden_weight}",
+                ),
+                (
+                    self.attention_weight >= 0,
+                    "attention_weight",
+                    f"must be >= 0, got {self.attention_weight}",
+                ),
+            ],
+        )
+
+    @property
+    def uses_hidden(self) -> bool:
+        return self.hidden_weight > 0
+
+    @property
+    def uses_attention(self) -> bool:
+        return self.attention_weight > 0
+
+    def resolved_cache_dir(self) -> Path:
+        return Path(self.cache_dir) if self.cache_dir else default_cache_dir()
+
+
+@dataclass
+class TrimConfig:
+    enabled: bool = False  # keep only the tokens of the training data (+ specials)
+    keep_top_n: int = 0  # also keep the N most common (lowest-id) tokens
+
+    def __post_init__(self) -> None:
+        _check(self, [(self.keep_top_n >= 0, "keep_top_n", f"must be >= 0, got {self.keep_top_n}")])
+
+
+@dataclass
+class LatencyConfig:
+    texts: int = 256  # dev texts timed (the first N)
+    batch_size: int = 32
+    repeats: int = 3
+
+
+@dataclass
+class CompressConfig:
+    """One object for the whole combination; the precision is ``train.precision``.
+
+    ``method`` names the job whose training defaults apply when ``train`` is not given
+    (see METHOD_TRAIN_DEFAULTS): ``lahan prune`` is method "prune", and so on.
+    """
+
+    teacher: str
+    data: DataConfig
+    out: str
+    teacher_labels: tuple | None = None  # names for a placeholder-labelled teacher's outputs
+    train: TrainConfig | None = None  # None: train_defaults(method)
+    prune: PruneConfig | None = None
+    distill: DistillConfig | None = None
+    student: str | None = None  # see lahan.distill.students; None: the teacher itself
+    trim: TrimConfig = field(default_factory=TrimConfig)
+    relabel: bool = False
+    latency: LatencyConfig = field(default_factory=LatencyConfig)
+    resume: bool = False  # continue a killed run from OUT.checkpoint
+    method: str = "compress"
+
+    def __post_init__(self) -> None:
+        if self.method not in ("prune", "distill", "compress"):
+            raise ConfigError(
+                "CompressConfig", "method", _one_of(self.method, ("prune", "distill", "compress"))
+            )
+        if self.train is None:
+            self.train = train_defaults(self.method)
+        if self.student is not None and self.distill is None:
+            raise LahanError(
+                "--student needs --distill: a student trained on the labels alone is "
+                "`lahan finetune --model STUDENT`"
+            )
+        if self.distill is not None and self.student is None and self.prune is None:
+            raise LahanError(
+                "--distill needs a smaller student: pass --student layers:N (a shallower "
+                "copy of the teacher), --student preset:NAME or a model, or --prune S to "
+                "distill into the teacher while it is pruned"
+            )
+        if self.prune is None and self.distill is None and self.train.precision == "fp32":
+            raise LahanError(
+                "nothing to do: pass --prune S, --distill (with --student), or --precision"
+            )
+        if self.distill and self.distill.uses_attention and self.prune is not None:
+            raise LahanError(
+                "--attention-weight cannot be combined with --prune: pruned heads have no "
+                "meaningful attention maps; use --hidden-weight for intermediate distillation"
+            )
+        if self.trim.enabled and self.prune is None and self.distill is None:
+            raise LahanError("--trim-vocab needs --prune or --distill (a model to train)")
+
+    @property
+    def trains(self) -> bool:
+        return self.prune is not None or self.distill is not None
+
+    def name(self) -> str:
+        """A short human name, e.g. 'prune 50% heads + KD + bf16'."""
+        parts = []
+        if self.prune:
+            parts.append(f"prune {self.prune.sparsity:.0%} {self.prune.granularity}")
+        if self.distill:
+            d = self.distill
+            # --alpha 1 without hidden/attention losses is the labels-only control
+            kind = "KD" if d.alpha < 1 or d.uses_hidden or d.uses_attention else "labels only"
+            parts.append(f"{kind} into {self.student}" if self.student else kind)
+        if self.trim.enabled:
+            parts.append("trimmed vocabulary")
+        if self.train.precision != "fp32":
+            parts.append(self.train.precision)
+        return " + ".join(parts)
+
+
+# --------------------------------------------------------------------------- the demo
+
+
+@dataclass
+class DemoConfig:
+    """The offline demo: small enough to finish in well under a minute on two cores."""
+
+    data: str = "demo"
+    out: str = "runs/demo"
+    model: ModelConfig = field(
+        default_factory=lambda: ModelConfig(source="preset:tiny", vocab_size=3000)
+    )
+    train: TrainConfig = field(
+        default_factory=lambda: TrainConfig(
+            epochs=12, batch_size=16, max_length=64, lr=1e-3, patience=4, seed=0
+        )
+    )
+    prune: PruneConfig = field(
+        default_factory=lambda: PruneConfig(sparsity=0.5, granularity="heads")
+    )
+    distill: DistillConfig = field(default_factory=DistillConfig)
+    compress_train: TrainConfig = field(
+        default_factory=lambda: TrainConfig(
+            epochs=6, batch_size=16, max_length=64, lr=1e-3, patience=0, seed=0
+        )
+    )
+
+
+# --------------------------------------------------------------------------- deployment
+
+EXPORT_FORMATS = ("onnx",)
+EXPORT_QUANTIZE = ("int8",)
+
+
+@dataclass
+class ExportConfig:
+    format: str = "onnx"
+    quantize: str | None = None  # None or "int8" (onnxruntime dynamic quantization)
+    opset: int = 18
+    max_length: int | None = None  # None: the max length the model was trained with
+    tolerance: float = 1e-3  # fp32 export: largest logit difference from torch allowed
+    labels: tuple | None = None  # names for a placeholder-labelled model's outputs
+
+    def __post_init__(self) -> None:
+        _check(
+            self,
+            [
+                (self.format in EXPORT_FORMATS, "format", _one_of(self.format, EXPORT_FORMATS)),
+                (
+                    self.quantize is None or self.quantize in EXPORT_QUANTIZE,
+                    "quantize",
+                    _one_of(str(self.quantize), EXPORT_QUANTIZE),
+                ),
+                (
+                    self.max_length is None or 8 <= self.max_length <= 8192,
+                    "max_length",
+                    f"must be in [8, 8192], got {self.max_length}",
+                ),
+            ],
+        )
+
+
+PREDICT_FORMATS = ("jsonl", "csv")
+
+
+@dataclass
+class PredictConfig:
+    batch_size: int = 32
+    chunk_lines: int = 2048  # lines read before predicting: bounds memory on huge inputs
+    format: str = "jsonl"
+
+    def __post_init__(self) -> None:
+        _check(
+            self,
+            [
+                (self.batch_size >= 1, "batch_size", f"must be >= 1, got {self.batch_size}"),
+                (self.chunk_lines >= 1, "chunk_lines", f"must be >= 1, got {self.chunk_lines}"),
+                (self.format in PREDICT_FORMATS, "format", _one_of(self.format, PREDICT_FORMATS)),
+            ],
+        )
+
+
+@dataclass
+class ServeConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_texts: int = 64  # texts per request
+    max_chars: int = 10_000  # characters per text
+    max_body_bytes: int = 1_000_000
+    batch_window_ms: float = 5.0  # how long the batcher waits for more requests
+    max_batch_texts: int = 128  # texts predicted together at most
+    queue_texts: int = 2048  # texts waiting at most; beyond that 503 + Retry-After
+    timeout_s: float = 30.0  # per request, queueing included
+    batch_size: int = 32  # the model's batch size inside a micro-batch
+
+    def __post_init__(self) -> None:
+        positive = (
+            "max_texts",
+            "max_chars",
+            "max_body_bytes",
+            "max_batch_texts",
+            "queue_texts",
+            "batch_size",
+        )
+        checks = [
+            (getattr(self, n) >= 1, n, f"must be >= 1, got {getattr(self, n)}") for n in positive
+        ]
+        checks += [
+            (
+                self.batch_window_ms >= 0,
+                "batch_window_ms",
+                f"must be >= 0, got {self.batch_window_ms}",
+            ),
+            (self.timeout_s > 0, "timeout_s", f"must be > 0, got {self.timeout_s}"),
+            (0 <= self.port <= 65535, "port", f"must be in 0..65535, got {self.port}"),
+        ]
+        _check(self, checks)
+
+
+# --------------------------------------------------------------------------- measuring
+
+DEFAULT_COUNTRY = "IND"  # the electricity grid CO2 is estimated for (the paper's users')
+
+
+def parse_model_spec(spec: str) -> tuple[str, str, bool]:
+    """``DIR[@OPTION[,OPTION]]`` -> (folder, precision, padded to max length).
+
+    The options follow the last ``@``, unless the whole spec is a folder (``runs/m@v2``).
+    """
+    path, _, options = spec.rpartition("@")
+    if not path or Path(spec).is_dir():
+        path, options = spec, ""
+    precision, padded = "fp32", False
+    for option in filter(None, options.split(",")):
+        if option == "padded":
+            padded = True
+        elif option in INFERENCE_PRECISIONS:
+            if precision != "fp32" and option != precision:
+                raise LahanError(f"--model '{spec}': two precisions ({precision}, {option})")
+            precision = option
+        else:
+            raise LahanError(
+                f"--model '{spec}': unknown option '{option}' (use DIR@PRECISION with "
+                f"PRECISION one of {'|'.join(INFERENCE_PRECISIONS)}, and/or DIR@padded)"
+            )
+    if not Path(path).is_dir():
+        raise LahanError(f"--model '{path}': no such folder")
+    return path, precision, padded
+
+
+@dataclass
+class BenchConfig:
+    models: list[str]
+    data: DataConfig
+    split: str = "test"
+    batch_sizes: tuple[int, ...] = (1, 32)
+    latency_texts: int = 64  # texts timed per batch size (batch 1 times the first 16)
+    repeats: int = 5
+    warmup: int = 1
+    throughput_batch_size: int = 32
+    min_energy_seconds: float = 5.0
+    country: str = DEFAULT_COUNTRY
+    threads: int | None = None  # None: torch's default; recorded either way
+    relabel: bool = False
+    labels: tuple | None = None  # names for models whose outputs are LABEL_0, LABEL_1, ...
+    names: list[str] = field(default_factory=list)  # display names; default: the specs
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise ConfigError("BenchConfig", "models", "needs at least one model")
+        for spec in self.models:
+            parse_model_spec(spec)
+        self.batch_sizes = tuple(self.batch_sizes)
+        _check(
+            self,
+            [
+                (self.repeats >= 1, "repeats", f"must be >= 1, got {self.repeats}"),
+                (self.warmup >= 0, "warmup", f"must be >= 0, got {self.warmup}"),
+                (
+                    all(b >= 1 for b in self.batch_sizes),
+                    "batch_sizes",
+                    f"must all be >= 1, got {self.batch_sizes}",
+                ),
+                (
+                    self.latency_texts >= 1,
+                    "latency_texts",
+                    f"must be >= 1, got {self.latency_texts}",
+                ),
+                (
+                    self.threads is None or self.threads >= 1,
+                    "threads",
+                    f"must be >= 1, got {self.threads}",
+                ),
+                (
+                    not self.names or len(self.names) == len(self.models),
+                    "names",
+                    f"needs one name per model: {len(self.names)} names, {len(self.models)} models",
+                ),
+            ],
+        )
+
+
+REPORT_METRICS = ("accuracy", "macro_f1")
+
+
+@dataclass
+class SweepConfig:
+    teacher: str
+    data: DataConfig
+    out: str
+    grid: str = "paper"
+    train: TrainConfig = field(default_factory=lambda: train_defaults("compress"))
+    granularity: str = "heads"  # what pruning rows remove (heads: real speed-ups)
+    split: str = "dev"  # the split rows are scored on
+    within: float = 1.0  # best rows: fastest within this many accuracy points of baseline
+    repeats: int = 3
+    min_energy_seconds: float = 3.0
+    country: str = DEFAULT_COUNTRY
+
+    def __post_init__(self) -> None:
+        if not Path(self.teacher).is_dir():
+            raise LahanError(f"--teacher '{self.teacher}': no such folder")
+        _check(self, [(self.within >= 0, "within", f"must be >= 0, got {self.within}")])
+
+
+@dataclass
+class ReportConfig:
+    metric: str = "accuracy"  # accuracy | macro_f1
+    within: float = 1.0  # points below the baseline still acceptable
+
+    def __post_init__(self) -> None:
+        _check(
+            self,
+            [
+                (self.metric in REPORT_METRICS, "metric", _one_of(self.metric, REPORT_METRICS)),
+                (self.within >= 0, "within", f"must be >= 0, got {self.within}"),
+            ],
+        )
+
+
+# --------------------------------------------------------------------------- records
+
+CONFIG_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        ModelConfig,
+        DataConfig,
+        TrainConfig,
+        PretrainConfig,
+        PruneConfig,
+        DistillConfig,
+        TrimConfig,
+        LatencyConfig,
+    )
+}
+
+
+def from_dict(cls: type, values: dict) -> Any:
+    """Rebuild a config dataclass from its ``asdict`` form; nested configs included.
+
+    Unknown keys (a field a later lahan added, or one an earlier lahan had) are
+    ignored, and missing ones take today's default, so old records still load.
+    """
+    known = {f.name: f for f in fields(cls)}
+    kwargs = {}
+    for name, value in values.items():
+        if name not in known:
+            continue
+        nested = _nested_class(cls, name)
+        if nested is not None and isinstance(value, dict):
+            value = from_dict(nested, value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+_NESTED = {
+    "CompressConfig": {
+        "data": DataConfig,
+        "train": TrainConfig,
+        "prune": PruneConfig,
+        "distill": DistillConfig,
+        "trim": TrimConfig,
+        "latency": LatencyConfig,
+    }
+}
+
+
+def _nested_class(cls: type, name: str) -> type | None:
+    return _NESTED.get(cls.__name__, {}).get(name)
+
+
+def from_record(record: dict) -> dict[str, Any]:
+    """The configs of a run, rebuilt from its ``lahan.json`` (``record["config"]``):
+    ``{"TrainConfig": TrainConfig(...), ...}`` for every config class it names."""
+    stored = record.get("config") or {}
+    return {
+        name: from_dict(CONFIG_CLASSES[name], values)
+        for name, values in stored.items()
+        if name in CONFIG_CLASSES and isinstance(values, dict)
+    }
+
+
+def config_dict(*configs: Any) -> dict:
+    """``{ClassName: fields}`` for the configs given (how lahan.json stores them)."""
+    return {type(c).__name__: asdict(c) for c in configs if c is not None and is_dataclass(c)}

@@ -1,0 +1,141 @@
+"""lahan.config: one layer of options shared by the CLI and the library."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import asdict, fields
+
+import pytest
+
+from lahan.cli import build_parser, main
+from lahan.config import (
+    METHOD_TRAIN_DEFAULTS,
+    CompressConfig,
+    ConfigError,
+    DataConfig,
+    DistillConfig,
+    ModelConfig,
+    PruneConfig,
+    TrainConfig,
+    config_dict,
+    from_dict,
+    from_record,
+    train_defaults,
+)
+
+HEAVY = ("torch", "transformers", "onnxruntime", "fastapi", "matplotlib")
+
+
+def _imported_after(code: str) -> list[str]:
+    """The heavy modules a fresh interpreter has imported after running ``code``."""
+    probe = f"import sys\n{code}\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1].replace("'", '"'))
+
+
+def test_the_config_module_imports_only_the_standard_library():
+    assert _imported_after("import lahan.config") == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["prune", "--help"], ["serve", "--help"], ["sweep", "--help"], ["report", "-h"]],
+)
+def test_help_imports_neither_torch_nor_transformers(argv):
+    code = (
+        "import contextlib, io\n"
+        "from lahan.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        f"        main({argv!r})\n"
+        "    except SystemExit:\n"
+        "        pass"
+    )
+    assert _imported_after(code) == []
+
+
+def test_data_check_imports_neither_torch_nor_transformers(demo_csv):
+    code = (
+        "import contextlib, io\n"
+        "from lahan.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['data', 'check', {str(demo_csv)!r}]) == 0"
+    )
+    assert _imported_after(code) == []
+
+
+@pytest.mark.parametrize("method", ["prune", "distill", "compress"])
+def test_cli_and_library_start_from_the_same_training_defaults(method):
+    """`lahan prune` and CompressConfig(method="prune") train alike (issue 16: the CLI
+    said 4 epochs, the library 3)."""
+    sub = build_parser()._subparsers._group_actions[0].choices[method]
+    cli = {a.dest: a.default for a in sub._actions}
+    library = CompressConfig(
+        teacher="t",
+        data=DataConfig(),
+        out="o",
+        method=method,
+        prune=PruneConfig() if method != "distill" else None,
+        distill=DistillConfig() if method != "prune" else None,
+        student="layers:1" if method == "distill" else None,
+    ).train
+    assert library == train_defaults(method)
+    for name, value in METHOD_TRAIN_DEFAULTS[method].items():
+        assert cli[name] == value == getattr(library, name)
+    assert cli["epochs"] != TrainConfig().epochs or method == "finetune"
+
+
+def test_errors_name_the_field_in_python_and_the_flag_on_the_command_line(capsys, demo_csv):
+    with pytest.raises(ConfigError, match=r"^TrainConfig\.epochs must be >= 1, got 0$"):
+        TrainConfig(epochs=0)
+    with pytest.raises(ConfigError, match=r"^DataConfig\.seed must be >= 0"):
+        DataConfig(seed=-1)
+    cases = [
+        (["finetune", "--model", "preset:tiny", "--epochs", "0"], "--epochs must be >= 1, got 0"),
+        (["data", "check", str(demo_csv), "--data-seed", "-1"], "--data-seed must be >= 0"),
+        (["compress", "--teacher", "t", "--prune", "1.5"], "--prune must be in [0, 1), got 1.5"),
+        (["prune", "--teacher", "t", "--sparsity", "1.5"], "--sparsity must be in [0, 1)"),
+        (["distill", "--teacher", "t", "--student", "layers:1", "--alpha", "2"], "--alpha must"),
+    ]
+    for argv, message in cases:
+        argv = argv + ["--out", "o"] if argv[0] != "data" else argv
+        argv = argv + ["--data", str(demo_csv)] if argv[0] != "data" else argv
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == f"lahan: error: {message}" or err.startswith(f"lahan: error: {message}"), (
+            argv,
+            err,
+        )
+
+
+def test_a_run_rebuilds_its_configs_from_its_record():
+    configs = (
+        DataConfig(source="news.csv", subsets=("SHC",), dev_ratio=0.2),
+        ModelConfig(source="preset:small", vocab_size=500, labels=("a", "b")),
+        TrainConfig(epochs=7, precision="bf16", lr=1e-4),
+        PruneConfig(sparsity=0.25, block=(16, 16)),
+        DistillConfig(temperature=3.0),
+    )
+    stored = json.loads(json.dumps({"config": config_dict(*configs)}))  # as lahan.json has it
+    rebuilt = from_record(stored)
+    assert list(rebuilt.values()) == list(configs)
+
+
+def test_older_records_still_load():
+    """A field added since, a field since removed, and the older precision name."""
+    old = {"epochs": 2, "precision": "no", "fp16_opt_level": "O1"}
+    config = from_dict(TrainConfig, old)
+    assert config.precision == "fp32" and config.epochs == 2
+    assert config.seed == TrainConfig().seed
+
+
+def test_the_older_precision_name_is_fp32_everywhere():
+    assert TrainConfig(precision="no") == TrainConfig(precision="fp32") == TrainConfig()
+    argv = ["finetune", "--model", "m", "--data", "d", "--out", "o", "--precision", "no"]
+    args = build_parser().parse_args(argv)
+    assert args.precision == "no"  # accepted, and TrainConfig reads it as fp32
+    assert {f.name for f in fields(TrainConfig)} >= set(asdict(TrainConfig()))
