@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from precision_speed import BASE, MAX_LENGTH, emit, lengths, make_batches
+from precision_speed import BASE, MAX_LENGTH, SMOKE, emit, lengths, make_batches
 from prune_speed import pruned_copy
 from transformers import BertConfig, BertForSequenceClassification
 
@@ -44,6 +44,7 @@ from lahan.deploy.export import onnx_graph, quantize_onnx_int8
 from lahan.deploy.quantize import quantize_int8
 from lahan.measure.flops import flops_for_lengths
 from lahan.measure.machine import gemm_rate, machine_info
+from lahan.measure.timing import interleaved_times
 from lahan.prune import structure
 from lahan.prune.pruned_bert import (
     LahanPrunedBertConfig,
@@ -98,7 +99,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.smoke:  # shrink the shared shape in place: every helper reads BASE
-        BASE.update(vocab_size=2000, hidden_size=64, num_attention_heads=4, intermediate_size=128)
+        BASE.update(SMOKE)
     torch.set_num_threads(args.threads)
     import onnxruntime as ort
 
@@ -202,14 +203,12 @@ def main() -> None:
                 batches = {
                     fixed: make_batches(lens, batch_size, fixed, seed=2) for fixed in (False, True)
                 }
-                times = [[] for _ in configs]
-                for round_ in range(1 + args.repeats):  # round 0 warms up
-                    for i, (_, _, run, fixed) in enumerate(configs):
-                        t0 = time.perf_counter()
-                        for b in batches[fixed]:
-                            run(b)
-                        if round_:
-                            times[i].append(time.perf_counter() - t0)
+                # one call = a pass over the setting's batches; configs interleaved
+                passes = {
+                    i: [_pass(run, batches[fixed])] for i, (_, _, run, fixed) in enumerate(configs)
+                }
+                by_config = interleaved_times(passes, repeats=args.repeats, warmup=1)
+                times = [by_config[i] for i in range(len(configs))]
                 base = statistics.median(times[0])
                 setting = {"texts": kind, "batch_size": batch_size, "n": n, "configs": {}}
                 for (label, name, _, fixed), values in zip(configs, times, strict=True):
@@ -246,6 +245,7 @@ def main() -> None:
 
     report = {
         "machine": machine_info() | {"threads": args.threads},
+        "tokenization_timed": False,  # ready token ids go in: the runtimes alone
         "gemm_rate_gflop_per_s": gemm / 1e9,
         "setup_s": setup_s,
         "total_s": time.perf_counter() - started,
@@ -266,6 +266,14 @@ def main() -> None:
         "results": results,
     }
     emit(report, args.out)
+
+
+def _pass(run, batches):
+    def call():
+        for b in batches:
+            run(b)
+
+    return call
 
 
 if __name__ == "__main__":

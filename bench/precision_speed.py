@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import tempfile
 import time
@@ -34,6 +33,8 @@ from transformers import BertConfig, BertForSequenceClassification
 from lahan.deploy.export import onnx_graph, quantize_onnx_int8
 from lahan.deploy.quantize import quantize_int8
 from lahan.io import atomic_write_text
+from lahan.measure.machine import machine_info
+from lahan.measure.timing import interleaved_times
 
 BASE = dict(
     vocab_size=197_285,
@@ -44,6 +45,8 @@ BASE = dict(
     num_labels=12,
 )
 MAX_LENGTH = 128
+# --smoke: a tiny shape with the same structure, so a script is checked in seconds
+SMOKE = dict(vocab_size=2000, hidden_size=64, num_attention_heads=4, intermediate_size=128)
 
 
 def emit(report: dict, out: str | None) -> None:
@@ -88,7 +91,10 @@ def main() -> None:
     parser.add_argument("--texts-batch1", type=int, default=12, help="texts timed at batch 1")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--out", default=None)
+    parser.add_argument("--smoke", action="store_true", help="a tiny shape: checks the script")
     args = parser.parse_args()
+    if args.smoke:  # shrink the shared shape in place: every helper reads BASE
+        BASE.update(SMOKE)
     torch.set_num_threads(args.threads)
     import onnxruntime as ort
 
@@ -151,14 +157,9 @@ def main() -> None:
                 batches = make_batches(lens, batch_size, fixed, seed=2)
                 tokens = sum(int(b["attention_mask"].sum()) for b in batches)
                 padded = sum(b["input_ids"].numel() for b in batches)
-                times = {name: [] for name in runners}
-                for round_ in range(1 + args.repeats):  # round 0 warms up
-                    for name, run in runners.items():
-                        t0 = time.perf_counter()
-                        for b in batches:
-                            run(b)
-                        if round_:
-                            times[name].append(time.perf_counter() - t0)
+                # one call = a pass over every batch; runtimes interleaved round by round
+                passes = {name: [_pass(run, batches)] for name, run in runners.items()}
+                times = interleaved_times(passes, repeats=args.repeats, warmup=1)
                 base = statistics.median(times["torch_fp32"])
                 row = {
                     "texts": kind,
@@ -192,19 +193,22 @@ def main() -> None:
         for name, run in runners.items()
     }
     report = {
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "threads": args.threads,
-            "torch": torch.__version__,
-            "onnxruntime": ort.__version__,
-        },
+        "machine": machine_info() | {"threads": args.threads},
+        "tokenization_timed": False,  # ready token ids go in: the runtimes alone
         "setup": setup,
         "sizes": sizes | {"torch_fp32_mb": sum(p.numel() for p in fp32.parameters()) * 4 / 1e6},
         "argmax_agreement_with_torch_fp32_random_weights": agreement,
         "results": results,
     }
     emit(report, args.out)
+
+
+def _pass(run, batches):
+    def call():
+        for b in batches:
+            run(b)
+
+    return call
 
 
 if __name__ == "__main__":

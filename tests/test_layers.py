@@ -28,6 +28,7 @@ CORE = {
     "lahan.precision",
     "lahan.progress",
     "lahan.threads",
+    "lahan.versions",
     "lahan.wordpiece",
 }
 LAYERS = ("core", "data", "library", "recipes", "commands")

@@ -16,7 +16,7 @@ import json
 import os
 import random
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -87,13 +87,50 @@ def run_fingerprint(config: dict, texts: list[str], labels: list[int], model) ->
 
 
 @dataclass
-class Resumed:
-    """A loaded checkpoint: where to continue, and the RNG states to put back there."""
+class TrainResult:
+    best_epoch: int
+    best_dev: dict
+    history: list[dict] = field(default_factory=list)
+    train_seconds: float = 0.0
+    examples_per_second: float = 0.0
+    steps: int = 0
+    stopped_early: bool = False
 
-    epoch: int  # the epoch in progress (1-based)
-    batch: int  # batches of that epoch already done
-    loop: dict  # the loop's own counters (result, seen, running loss, patience)
-    best_state: dict[str, torch.Tensor] | None
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class LoopState:
+    """The training loop's own state, all in one object: what it carries from step to
+    step, and what a checkpoint holds besides the tensors of model, optimizer and RNG."""
+
+    result: TrainResult = field(default_factory=lambda: TrainResult(best_epoch=0, best_dev={}))
+    best_state: dict[str, torch.Tensor] | None = None  # the best epoch's weights, on CPU
+    epochs_without_gain: int = 0
+    seen: int = 0  # training examples seen, all processes together
+    running: float = 0.0  # running (exponential) average of the loss
+    elapsed: float = 0.0  # training seconds before this process started (resumed runs)
+    epoch: int = 1  # the epoch to continue (1-based)
+    batch: int = 0  # batches of that epoch already done
+
+    def counters(self) -> dict:
+        """The JSON part of a checkpoint (``loop`` in state.json)."""
+        return {
+            "result": self.result.to_dict(),
+            "epochs_without_gain": self.epochs_without_gain,
+            "seen": self.seen,
+            "running": self.running,
+            "elapsed": self.elapsed,
+        }
+
+
+@dataclass
+class Resumed:
+    """A loaded checkpoint: the loop's state, and the RNG states to put back where the
+    run continues."""
+
+    state: LoopState
     rng: tuple[dict[str, torch.Tensor], dict]
 
     def restore_rng(self) -> None:
@@ -114,12 +151,11 @@ def save_checkpoint(
     optimizer,
     scheduler,
     tokenizer,
-    best_state: dict[str, torch.Tensor] | None,
-    epoch: int,
-    batch: int,
-    loop: dict,
+    state: LoopState,
     fingerprint: str,
 ) -> None:
+    """Write the run's whole state to ``folder`` (atomically); ``state.epoch`` and
+    ``state.batch`` say where the run will continue."""
     # clone(): tied weights share storage, which safetensors refuses to save twice
     tensors = {f"model.{k}": v.detach().cpu().clone() for k, v in model.state_dict().items()}
     # parameters the optimizer updates outside the model (a plug-in's, e.g. a distillation
@@ -129,15 +165,15 @@ def save_checkpoint(
     tensors |= {
         f"param.{i}": p.detach().cpu().clone() for i, p in enumerate(params) if id(p) not in own
     }
-    state = optimizer.state_dict()
+    optim = optimizer.state_dict()
     scalars: dict[str, dict[str, Any]] = {}
-    for index, values in state["state"].items():
+    for index, values in optim["state"].items():
         for key, value in values.items():
             if torch.is_tensor(value):
                 tensors[f"optim.{index}.{key}"] = value.detach().cpu().clone()
             else:
                 scalars.setdefault(str(index), {})[key] = value
-    for k, v in (best_state or {}).items():
+    for k, v in (state.best_state or {}).items():
         tensors[f"best.{k}"] = v.detach().cpu().clone()
     tensors["rng.torch"] = torch.get_rng_state()
     if torch.cuda.is_available():  # this process's device only
@@ -145,12 +181,12 @@ def save_checkpoint(
     version, python_state, gauss = random.getstate()
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     meta = {
-        "epoch": epoch,
-        "batch": batch,
-        "loop": loop,
+        "epoch": state.epoch,
+        "batch": state.batch,
+        "loop": state.counters(),
         "fingerprint": fingerprint,
-        "has_best": best_state is not None,
-        "optimizer_groups": state["param_groups"],
+        "has_best": state.best_state is not None,
+        "optimizer_groups": optim["param_groups"],
         "optimizer_scalars": scalars,
         "scheduler": scheduler.state_dict(),
         "python_rng": [version, list(python_state), gauss],
@@ -191,16 +227,27 @@ def load_checkpoint(
         for i, p in enumerate(params):
             if f"param.{i}" in tensors:
                 p.copy_(tensors[f"param.{i}"])
-    state: dict[int, dict[str, Any]] = {}
+    optim: dict[int, dict[str, Any]] = {}
     for key, value in tensors.items():
         if key.startswith("optim."):
             _, index, name = key.split(".", 2)
-            state.setdefault(int(index), {})[name] = value
+            optim.setdefault(int(index), {})[name] = value
     for index, values in meta["optimizer_scalars"].items():
-        state.setdefault(int(index), {}).update(values)
-    optimizer.load_state_dict({"state": state, "param_groups": meta["optimizer_groups"]})
+        optim.setdefault(int(index), {}).update(values)
+    optimizer.load_state_dict({"state": optim, "param_groups": meta["optimizer_groups"]})
     scheduler.load_state_dict(meta["scheduler"])
     best = None
     if meta["has_best"]:
         best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
-    return Resumed(meta["epoch"], meta["batch"], meta["loop"], best, (tensors, meta))
+    loop = meta["loop"]
+    state = LoopState(
+        result=TrainResult(**loop["result"]),
+        best_state=best,
+        epochs_without_gain=loop["epochs_without_gain"],
+        seen=loop["seen"],
+        running=loop["running"],
+        elapsed=loop.get("elapsed", 0.0),
+        epoch=meta["epoch"],
+        batch=meta["batch"],
+    )
+    return Resumed(state, (tensors, meta))

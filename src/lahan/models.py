@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -41,6 +40,7 @@ from lahan.config import PRESETS, ModelConfig, config_dict  # noqa: F401  (re-ex
 from lahan.errors import LahanError
 from lahan.hub import hub_unreachable, looks_like_hub_id
 from lahan.io import RECORD_FILE, atomic_dir, atomic_write_json
+from lahan.versions import library_versions
 from lahan.wordpiece import learn_vocab
 
 log = logging.getLogger(__name__)
@@ -582,23 +582,6 @@ def model_labels(model: PreTrainedModel) -> list[str]:
 
 
 # --------------------------------------------------------------------------- save
-
-
-def library_versions() -> dict[str, str]:
-    import accelerate
-    import safetensors
-    import tokenizers
-    import transformers
-
-    return {
-        "lahan": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "tokenizers": tokenizers.__version__,
-        "accelerate": accelerate.__version__,
-        "safetensors": safetensors.__version__,
-    }
 
 
 def read_record(path: str | Path) -> dict:

@@ -48,7 +48,14 @@ from transformers import DataCollatorWithPadding, PreTrainedModel, PreTrainedTok
 from transformers.optimization import get_linear_schedule_with_warmup
 from transformers.utils import ModelOutput
 
-from lahan.checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
+from lahan.checkpoint import (
+    LoopState,
+    Resumed,
+    TrainResult,
+    load_checkpoint,
+    run_fingerprint,
+    save_checkpoint,
+)
 from lahan.config import PRECISIONS, TrainConfig  # noqa: F401  (re-exported)
 from lahan.errors import LahanError
 from lahan.evaluate import compute_metrics, predict_logits
@@ -172,20 +179,6 @@ def _stderr_is_tty() -> bool:
         return sys.stderr.isatty()
     except (AttributeError, ValueError):
         return False
-
-
-@dataclass
-class TrainResult:
-    best_epoch: int
-    best_dev: dict
-    history: list[dict] = field(default_factory=list)
-    train_seconds: float = 0.0
-    examples_per_second: float = 0.0
-    steps: int = 0
-    stopped_early: bool = False
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def cross_entropy(outputs: ModelOutput, batch: dict) -> torch.Tensor:
@@ -411,14 +404,62 @@ def train(
     evaluator = evaluator or ClassifierDev(
         tokenizer, dev_texts, dev_labels, model.config.num_labels, config
     )
-
-    # Data: tokenise once; pad each batch to its own longest text (dynamic padding).
-    # Each process takes its slice of every global batch (see ShuffledBatches).
-    if train_set is None:
+    if train_set is None:  # tokenise once; each batch is padded to its own longest text
         train_set = encode(tokenizer, train_texts, config.max_length, train_labels)
         collate = collate or DataCollatorWithPadding(tokenizer, return_tensors="pt")
     elif collate is None:
         raise ValueError("train() with a train_set needs its collate function too")
+    sampler, loader = _batches(train_set, config, accelerator)
+    optimizer, scheduler, total_steps = _optimizer(
+        model, plugins, config, from_scratch, len(loader)
+    )
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+
+    run = _Run(
+        model=model,
+        tokenizer=tokenizer,
+        config=config,
+        accelerator=accelerator,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        sampler=sampler,
+        loader=loader,
+        collate=collate,
+        loss_fn=loss_fn,
+        plugins=plugins,
+        evaluator=evaluator,
+        total_steps=total_steps,
+        checkpoint=checkpoint,
+    )
+    if checkpoint is not None:
+        run.fingerprint = run_fingerprint(
+            {k: v for k, v in asdict(config).items() if k not in ("progress", "checkpoint_every")}
+            | {"settings": settings},
+            list(train_texts),
+            list(train_labels),
+            accelerator.unwrap_model(model),
+        )
+    if resume:
+        run.resume()
+    run.started = time.perf_counter() - run.state.elapsed
+    # SIGINT / SIGTERM: checkpoint at the next step, then stop (single-process runs)
+    with stop_signals(enabled=accelerator.num_processes == 1) as stop:
+        for epoch in range(run.state.epoch, config.epochs + 1):
+            epoch_seconds = run.train_epoch(epoch, stop)
+            if run.end_epoch(epoch, epoch_seconds):
+                break
+    return run.finish()
+
+
+def _batches(
+    train_set: torch.utils.data.Dataset, config: TrainConfig, accelerator: Accelerator
+) -> tuple[ShuffledBatches, DataLoader]:
+    """Batches of example indices; each process takes its slice of every global batch.
+
+    Batches are collated in the loop, not by the DataLoader: a resumed run skips the
+    batches done before its checkpoint without collating them, and restores the RNG
+    before collating the next one (pretraining's masking draws random numbers there).
+    """
     sampler = ShuffledBatches(
         train_set.lengths(),
         config.batch_size,
@@ -427,13 +468,18 @@ def train(
         accelerator.num_processes,
         accelerator.process_index,
     )
-    # Batches are collated in the loop, not by the DataLoader: a resumed run skips the
-    # batches done before its checkpoint without collating them, and restores the RNG
-    # before collating the next one (pretraining's masking draws random numbers there).
-    loader = DataLoader(train_set, batch_sampler=sampler, collate_fn=list)
+    return sampler, DataLoader(train_set, batch_sampler=sampler, collate_fn=list)
 
-    # Optimiser: AdamW, no decay on biases and LayerNorm; warm-up then linear decay.
-    # Plug-ins bring their own groups (pruning scores: own lr, no decay).
+
+def _optimizer(
+    model: PreTrainedModel,
+    plugins: Sequence[TrainPlugin],
+    config: TrainConfig,
+    from_scratch: bool,
+    batches_per_epoch: int,
+):
+    """AdamW without decay on biases and LayerNorm, warm-up then linear decay.
+    Plug-ins bring their own groups (pruning scores: own lr, no decay)."""
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     extra_groups = [group for plugin in plugins for group in plugin.param_groups()]
     claimed = {id(p) for group in extra_groups for p in group["params"]}
@@ -447,214 +493,231 @@ def train(
         *extra_groups,
     ]
     optimizer = torch.optim.AdamW(params, lr=config.resolved_lr(from_scratch))
-    steps_per_epoch = math.ceil(len(loader) / config.grad_accum)
+    steps_per_epoch = math.ceil(batches_per_epoch / config.grad_accum)
     total_steps = steps_per_epoch * config.epochs
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)
     scheduler = get_linear_schedule_with_warmup(
         optimizer, int(config.warmup_ratio * total_steps), total_steps
     )
-    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    return optimizer, scheduler, total_steps
 
-    result = TrainResult(best_epoch=0, best_dev={})
-    to_model = getattr(loss_fn, "model_inputs", ())  # batch entries the model itself takes
-    best_state: dict[str, torch.Tensor] | None = None
-    epochs_without_gain = 0
-    seen = 0
-    running = 0.0
-    first_epoch, skip, resumed = 1, 0, None
-    fingerprint = ""
-    if checkpoint is not None:
-        fingerprint = run_fingerprint(
-            {k: v for k, v in asdict(config).items() if k not in ("progress", "checkpoint_every")}
-            | {"settings": settings},
-            list(train_texts),
-            list(train_labels),
-            accelerator.unwrap_model(model),
-        )
-    if resume:
-        if checkpoint is None:
+
+@dataclass
+class _Run:
+    """One training run's parts and its state (``state``, what a checkpoint keeps), with
+    the loop's steps as methods: resume, train_epoch, end_epoch, save, finish."""
+
+    model: torch.nn.Module  # as prepared by Accelerate
+    tokenizer: PreTrainedTokenizerBase
+    config: TrainConfig
+    accelerator: Accelerator
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    sampler: ShuffledBatches
+    loader: DataLoader
+    collate: Callable
+    loss_fn: Loss
+    plugins: Sequence[TrainPlugin]
+    evaluator: Evaluator
+    total_steps: int
+    checkpoint: Path | None
+    fingerprint: str = ""
+    state: LoopState = field(default_factory=LoopState)
+    resumed: Resumed | None = None  # RNG states still to restore, where the run continues
+    started: float = 0.0
+
+    @property
+    def unwrapped(self) -> torch.nn.Module:
+        return self.accelerator.unwrap_model(self.model)
+
+    def resume(self) -> None:
+        if self.checkpoint is None:
             raise ValueError("resume needs a checkpoint folder")
-        if accelerator.num_processes > 1:
+        if self.accelerator.num_processes > 1:
             raise LahanError(
                 "--resume continues single-process runs only (each process's RNG is not "
                 "saved yet): resume with one process, or start over"
             )
-        resumed = load_checkpoint(
-            checkpoint,
-            model=accelerator.unwrap_model(model),
-            optimizer=optimizer,
-            scheduler=scheduler,
-            fingerprint=fingerprint,
+        self.resumed = load_checkpoint(
+            self.checkpoint,
+            model=self.unwrapped,
+            optimizer=self.optimizer,
+            scheduler=self.scheduler,
+            fingerprint=self.fingerprint,
         )
-        loop = resumed.loop
-        result = TrainResult(**loop["result"])
-        best_state, epochs_without_gain = resumed.best_state, loop["epochs_without_gain"]
-        seen, running = loop["seen"], loop["running"]
-        first_epoch, skip = resumed.epoch, resumed.batch
-        if accelerator.is_local_main_process:
+        self.state = self.resumed.state
+        if self.accelerator.is_local_main_process:
             print(
-                f"resuming from {checkpoint} at epoch {first_epoch}, batch {skip} "
-                f"(optimizer step {result.steps})",
+                f"resuming from {self.checkpoint} at epoch {self.state.epoch}, batch "
+                f"{self.state.batch} (optimizer step {self.state.result.steps})",
                 file=sys.stderr,
             )
 
-    def save(epoch: int, batch: int) -> None:
-        if accelerator.is_main_process:
-            loop = {
-                "result": result.to_dict(),
-                "epochs_without_gain": epochs_without_gain,
-                "seen": seen,
-                "running": running,
-                "elapsed": time.perf_counter() - started,  # train time across resumptions
-            }
+    def _restore_rng(self) -> None:
+        if self.resumed is not None:
+            self.resumed.restore_rng()
+            self.resumed = None
+
+    def save(self, epoch: int, batch: int) -> None:
+        """Checkpoint the run so that it continues at ``batch`` of ``epoch``."""
+        if self.accelerator.is_main_process:
+            self.state.epoch, self.state.batch = epoch, batch
+            self.state.elapsed = time.perf_counter() - self.started  # across resumptions
             save_checkpoint(
-                checkpoint,
-                model=accelerator.unwrap_model(model),
-                optimizer=optimizer,
-                scheduler=scheduler,
-                tokenizer=tokenizer,
-                best_state=best_state,
-                epoch=epoch,
-                batch=batch,
-                loop=loop,
-                fingerprint=fingerprint,
+                self.checkpoint,
+                model=self.unwrapped,
+                optimizer=self.optimizer,
+                scheduler=self.scheduler,
+                tokenizer=self.tokenizer,
+                state=self.state,
+                fingerprint=self.fingerprint,
             )
-        accelerator.wait_for_everyone()
+        self.accelerator.wait_for_everyone()
 
-    started = time.perf_counter() - (resumed.loop.get("elapsed", 0.0) if resumed else 0.0)
-    # SIGINT / SIGTERM: checkpoint at the next step, then stop (single-process runs)
-    with stop_signals(enabled=accelerator.num_processes == 1) as stop:
-        for epoch in range(first_epoch, config.epochs + 1):
-            # The RNG states go back where they were saved: before this epoch's batches are
-            # drawn (the DataLoader takes a seed from torch's RNG when iteration starts), or
-            # at the batch where a mid-epoch checkpoint was written.
-            if resumed is not None and skip == 0:
-                resumed.restore_rng()
-                resumed = None
-            sampler.passes = epoch - 1  # each epoch's order depends on its number only
-            model.train()
-            epoch_started = time.perf_counter()
-            bar = tqdm(
-                loader,
-                desc=f"epoch {epoch}/{config.epochs}",
-                # None: tqdm shows the bar on a terminal only, not in logs (the epoch lines stay).
-                disable=None if config.progress and accelerator.is_local_main_process else True,
-                leave=False,
+    def train_epoch(self, epoch: int, stop) -> float:
+        """One pass over the training batches (the rest of it, for a run resumed
+        mid-epoch); returns its seconds."""
+        config, state, accelerator = self.config, self.state, self.accelerator
+        skip = state.batch
+        # The RNG states go back where they were saved: before this epoch's batches are
+        # drawn (the DataLoader takes a seed from torch's RNG when iteration starts), or
+        # at the batch where a mid-epoch checkpoint was written.
+        if skip == 0:
+            self._restore_rng()
+        self.sampler.passes = epoch - 1  # each epoch's order depends on its number only
+        self.model.train()
+        epoch_started = time.perf_counter()
+        bar = tqdm(
+            self.loader,
+            desc=f"epoch {epoch}/{config.epochs}",
+            # None: tqdm shows the bar on a terminal only, not in logs (the epoch lines stay).
+            disable=None if config.progress and accelerator.is_local_main_process else True,
+            leave=False,
+        )
+        if skip == 0:  # a run resumed mid-epoch keeps the loss average it had
+            state.running = 0.0
+        # tqdm draws bars on a terminal only; a log file gets a plain line now and then
+        plain = config.progress and accelerator.is_local_main_process and not _stderr_is_tty()
+        last_line = time.perf_counter()
+        for i, examples in enumerate(bar):
+            if config.max_steps and state.result.steps >= config.max_steps:
+                break  # (checked first: a run resumed right at max_steps takes no more)
+            if i < skip:  # done before the checkpoint this run resumed from
+                continue
+            self._restore_rng()
+            sync, loss = self._step(i, examples)
+            state.running = 0.9 * state.running + 0.1 * loss if state.running else loss
+            bar.set_postfix(
+                loss=f"{state.running:.4f}",
+                lr=f"{self.scheduler.get_last_lr()[0]:.2e}",
+                ex_s=f"{state.seen / (time.perf_counter() - self.started):.0f}",
             )
-            if skip == 0:  # a run resumed mid-epoch keeps the loss average it had
-                running = 0.0
-            # tqdm draws bars on a terminal only; a log file gets a plain line now and then
-            plain = config.progress and accelerator.is_local_main_process and not _stderr_is_tty()
-            last_line = time.perf_counter()
-            for i, examples in enumerate(bar):
-                if config.max_steps and result.steps >= config.max_steps:
-                    break  # (checked first: a run resumed right at max_steps takes no more)
-                if i < skip:  # done before the checkpoint this run resumed from
-                    continue
-                if resumed is not None:
-                    resumed.restore_rng()
-                    resumed = None
-                # Gradient accumulation: sum the gradients of `group` micro-batches (the
-                # last group of an epoch may be shorter), syncing processes only at its end.
-                group_start = i - i % config.grad_accum
-                group = min(config.grad_accum, len(loader) - group_start)
-                sync = i + 1 == group_start + group
-                batch = collate(examples).to(accelerator.device)
-                for plugin in plugins:
-                    plugin.on_step(result.steps, total_steps)
-                with contextlib.nullcontext() if sync else accelerator.no_sync(model):
-                    inputs = {
-                        k: v for k, v in batch.items() if k not in NOT_MODEL_INPUTS or k in to_model
-                    }
-                    # prepare() wrapped forward in autocast
-                    outputs = model(**inputs, **getattr(loss_fn, "model_kwargs", {}))
-                    loss = loss_fn(outputs, batch)
-                    for plugin in plugins:
-                        penalty = plugin.regularizer()
-                        if penalty is not None:
-                            loss = loss + penalty
-                    accelerator.backward(loss / group)
-                if sync:
-                    accelerator.clip_grad_norm_(model.parameters(), 1.0)
-                    optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad()
-                    result.steps += 1
-                seen += len(batch["labels"]) * accelerator.num_processes
-                running = 0.9 * running + 0.1 * loss.item() if running else loss.item()
-                bar.set_postfix(
-                    loss=f"{running:.4f}",
-                    lr=f"{scheduler.get_last_lr()[0]:.2e}",
-                    ex_s=f"{seen / (time.perf_counter() - started):.0f}",
+            if plain and time.perf_counter() - last_line >= PLAIN_PROGRESS_SECONDS:
+                last_line = time.perf_counter()
+                print(
+                    f"epoch {epoch}/{config.epochs}: batch {i + 1}/{len(self.loader)}, "
+                    f"loss {state.running:.4f}, "
+                    f"{state.seen / (last_line - self.started):.0f} examples/s",
+                    file=sys.stderr,
+                    flush=True,
                 )
-                if plain and time.perf_counter() - last_line >= PLAIN_PROGRESS_SECONDS:
-                    last_line = time.perf_counter()
-                    print(
-                        f"epoch {epoch}/{config.epochs}: batch {i + 1}/{len(loader)}, "
-                        f"loss {running:.4f}, {seen / (last_line - started):.0f} examples/s",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                if sync and checkpoint is not None and result.steps % config.checkpoint_every == 0:
-                    save(epoch, i + 1)
-                if sync and stop.signal is not None:
-                    if checkpoint is not None:
-                        save(epoch, i + 1)
-                    raise TrainingInterrupted(stop.signal, checkpoint, result.steps)
-                if config.max_steps and result.steps >= config.max_steps:
-                    break
-            if resumed is not None:  # the checkpoint was at this epoch's last batch
-                resumed.restore_rng()
-                resumed = None
-            skip = 0
-            epoch_seconds = time.perf_counter() - epoch_started
+            at_checkpoint = state.result.steps % config.checkpoint_every == 0
+            if sync and self.checkpoint is not None and at_checkpoint:
+                self.save(epoch, i + 1)
+            if sync and stop.signal is not None:
+                if self.checkpoint is not None:
+                    self.save(epoch, i + 1)
+                raise TrainingInterrupted(stop.signal, self.checkpoint, state.result.steps)
+            if config.max_steps and state.result.steps >= config.max_steps:
+                break
+        self._restore_rng()  # the checkpoint was at this epoch's last batch
+        state.batch = 0
+        return time.perf_counter() - epoch_started
 
-            # Plug-ins set their state (e.g. masks) for the weights as they are now, so the
-            # epoch is evaluated, chosen and restored with the masks that will be kept.
-            for plugin in plugins:
-                plugin.on_step(result.steps, total_steps)
-            # Every process evaluates the whole dev set the same way, so all of them
-            # agree on the best epoch and on when to stop without communicating.
-            dev = evaluator(accelerator.unwrap_model(model), accelerator.autocast)
-            result.history.append(
-                {
-                    "epoch": epoch,
-                    "train_loss": running,
-                    "epoch_seconds": round(epoch_seconds, 3),
-                    **{f"dev_{key}": dev[key] for key in evaluator.history_keys},
-                }
+    def _step(self, i: int, examples: list) -> tuple[bool, float]:
+        """Forward and backward of batch ``i``; an optimizer step when its gradient
+        accumulation group is complete. Returns (optimizer stepped, loss)."""
+        config, accelerator = self.config, self.accelerator
+        # Gradient accumulation: sum the gradients of `group` micro-batches (the last
+        # group of an epoch may be shorter), syncing processes only at its end.
+        group_start = i - i % config.grad_accum
+        group = min(config.grad_accum, len(self.loader) - group_start)
+        sync = i + 1 == group_start + group
+        batch = self.collate(examples).to(accelerator.device)
+        for plugin in self.plugins:
+            plugin.on_step(self.state.result.steps, self.total_steps)
+        to_model = getattr(self.loss_fn, "model_inputs", ())  # batch entries the model takes
+        with contextlib.nullcontext() if sync else accelerator.no_sync(self.model):
+            inputs = {k: v for k, v in batch.items() if k not in NOT_MODEL_INPUTS or k in to_model}
+            # prepare() wrapped forward in autocast
+            outputs = self.model(**inputs, **getattr(self.loss_fn, "model_kwargs", {}))
+            loss = self.loss_fn(outputs, batch)
+            for plugin in self.plugins:
+                penalty = plugin.regularizer()
+                if penalty is not None:
+                    loss = loss + penalty
+            accelerator.backward(loss / group)
+        if sync:
+            accelerator.clip_grad_norm_(self.model.parameters(), 1.0)
+            self.optimizer.step()
+            self.scheduler.step()
+            self.optimizer.zero_grad()
+            self.state.result.steps += 1
+        self.state.seen += len(batch["labels"]) * accelerator.num_processes
+        return sync, loss.item()
+
+    def end_epoch(self, epoch: int, epoch_seconds: float) -> bool:
+        """Evaluate, keep the best weights, checkpoint; True when training stops here."""
+        config, state, result = self.config, self.state, self.state.result
+        # Plug-ins set their state (e.g. masks) for the weights as they are now, so the
+        # epoch is evaluated, chosen and restored with the masks that will be kept.
+        for plugin in self.plugins:
+            plugin.on_step(result.steps, self.total_steps)
+        # Every process evaluates the whole dev set the same way, so all of them
+        # agree on the best epoch and on when to stop without communicating.
+        dev = self.evaluator(self.unwrapped, self.accelerator.autocast)
+        result.history.append(
+            {
+                "epoch": epoch,
+                "train_loss": state.running,
+                "epoch_seconds": round(epoch_seconds, 3),
+                **{f"dev_{key}": dev[key] for key in self.evaluator.history_keys},
+            }
+        )
+        described = self.evaluator.describe(dev)
+        log.info("epoch %d: loss %.4f %s", epoch, state.running, described)
+        if self.accelerator.is_local_main_process and config.progress:
+            tqdm.write(
+                f"epoch {epoch}: loss {state.running:.4f}  {described}  ({epoch_seconds:.1f}s)",
+                file=sys.stderr,  # progress goes to stderr, unbuffered; results to stdout
             )
-            log.info("epoch %d: loss %.4f %s", epoch, running, evaluator.describe(dev))
-            if accelerator.is_local_main_process and config.progress:
-                tqdm.write(
-                    f"epoch {epoch}: loss {running:.4f}  {evaluator.describe(dev)}  "
-                    f"({epoch_seconds:.1f}s)",
-                    file=sys.stderr,  # progress goes to stderr, unbuffered; results to stdout
-                )
-            selectable = all(p.selectable(result.steps, total_steps) for p in plugins)
-            key = evaluator.select_on
-            if selectable and dev[key] > result.best_dev.get(key, -math.inf):
-                result.best_epoch, result.best_dev = epoch, dev
-                best_state = {
-                    k: v.detach().to("cpu", copy=True)
-                    for k, v in accelerator.unwrap_model(model).state_dict().items()
-                }
-                epochs_without_gain = 0
-            elif selectable:  # epochs that could not be chosen do not count against patience
-                epochs_without_gain += 1
-            if config.max_steps and result.steps >= config.max_steps:
-                break
-            if config.patience and epochs_without_gain >= config.patience:
-                result.stopped_early = epoch < config.epochs
-                break
-            if checkpoint is not None and epoch < config.epochs:
-                save(epoch + 1, 0)
+        selectable = all(p.selectable(result.steps, self.total_steps) for p in self.plugins)
+        key = self.evaluator.select_on
+        if selectable and dev[key] > result.best_dev.get(key, -math.inf):
+            result.best_epoch, result.best_dev = epoch, dev
+            state.best_state = {
+                k: v.detach().to("cpu", copy=True) for k, v in self.unwrapped.state_dict().items()
+            }
+            state.epochs_without_gain = 0
+        elif selectable:  # epochs that could not be chosen do not count against patience
+            state.epochs_without_gain += 1
+        if config.max_steps and result.steps >= config.max_steps:
+            return True
+        if config.patience and state.epochs_without_gain >= config.patience:
+            result.stopped_early = epoch < config.epochs
+            return True
+        if self.checkpoint is not None and epoch < config.epochs:
+            self.save(epoch + 1, 0)
+        return False
 
-    result.train_seconds = time.perf_counter() - started
-    result.examples_per_second = seen / result.train_seconds if result.train_seconds else 0.0
-    unwrapped = accelerator.unwrap_model(model)
-    if best_state is not None:
-        unwrapped.load_state_dict(best_state)
-    accelerator.wait_for_everyone()
-    return result
+    def finish(self) -> TrainResult:
+        """The result, with the best epoch's weights back in the model."""
+        result = self.state.result
+        result.train_seconds = time.perf_counter() - self.started
+        seconds = result.train_seconds
+        result.examples_per_second = self.state.seen / seconds if seconds else 0.0
+        if self.state.best_state is not None:
+            self.unwrapped.load_state_dict(self.state.best_state)
+        self.accelerator.wait_for_everyone()
+        return result

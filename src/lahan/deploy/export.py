@@ -26,6 +26,7 @@ from lahan.errors import LahanError
 from lahan.io import atomic_dir, atomic_write_json
 from lahan.models import inference_max_length, load_model, model_labels
 from lahan.train import check_max_length
+from lahan.versions import library_versions
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ def export_onnx(
             "source": str(model_dir),
             "source_configuration": record.get("configuration") or record.get("made_by"),
             "config": asdict(config),
-            "versions": _versions(),
+            "versions": library_versions(),
         }
         atomic_write_json(tmp / onnx_runtime.MANIFEST, manifest)
         manifest["check"] = check_against_torch(model, tokenizer, tmp, max_length, config)
@@ -221,15 +222,4 @@ def _dev_variants(model, tokenizer, folder: Path, max_length: int, dev, quantize
         "split": "dev",
         "torch_fp32": variant_report(targets, reference, reference, n),
         name: variant_report(targets, reference, exported, n),
-    }
-
-
-def _versions() -> dict:
-    import onnx
-    import onnxruntime
-
-    return {
-        "torch": torch.__version__,
-        "onnx": onnx.__version__,
-        "onnxruntime": onnxruntime.__version__,
     }

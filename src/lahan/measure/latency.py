@@ -8,12 +8,12 @@ after warm-up; the median and p95 are reported, and ratios come from medians.
 from __future__ import annotations
 
 import contextlib
-import statistics
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from lahan.measure.timing import interleaved_times, summarize
 
 
 @torch.no_grad()
@@ -27,13 +27,13 @@ def compare_latency(
     warmup: int = 1,
     autocasts: dict[str, Callable[[], contextlib.AbstractContextManager]] | None = None,
 ) -> dict[str, dict]:
-    """Per-batch latency (seconds) of each model over the same batches, interleaved.
+    """Per-batch latency (seconds) of each model over the same texts, interleaved.
 
-    Returns, per model: median and p95 per batch, and examples per second. Texts
-    are batched in input order with dynamic padding (each batch to its longest text).
-    ``autocasts`` runs the named models under a precision's autocast (others in fp32).
+    Texts are batched in input order with dynamic padding (each batch to its longest
+    text) and tokenised before timing: the figures are the model's forward passes alone
+    (``tokenization_timed`` False). ``autocasts`` runs the named models under a
+    precision's autocast (others in fp32).
     """
-    autocasts = autocasts or {}
     batches = {
         name: [
             tokenizers[name](
@@ -47,34 +47,51 @@ def compare_latency(
         ]
         for name in models
     }
+    return batch_latency(models, batches, batch_size, repeats, warmup, autocasts)
+
+
+@torch.no_grad()
+def batch_latency(
+    models: dict[str, PreTrainedModel],
+    batches: dict[str, list[Mapping[str, torch.Tensor]]],
+    batch_size: int,
+    repeats: int = 5,
+    warmup: int = 1,
+    autocasts: dict[str, Callable[[], contextlib.AbstractContextManager]] | None = None,
+) -> dict[str, dict]:
+    """Per-batch latency of each model on its ready batches (model inputs), through the
+    one timer (lahan.measure.timing): interleaved, warm-up, median and p95."""
+    autocasts = autocasts or {}
+    calls = {}
+    cuda = False
     for name, model in models.items():
         model.eval()
         device = next(model.parameters()).device
-        batches[name] = [batch.to(device) for batch in batches[name]]
-    times: dict[str, list[float]] = {name: [] for name in models}
-    for round_ in range(warmup + repeats):
-        for name, model in models.items():
-            cuda = next(model.parameters()).is_cuda
-            for batch in batches[name]:
-                if cuda:  # time the kernels, not their launch
-                    torch.cuda.synchronize()
-                started = time.perf_counter()
-                with autocasts.get(name, contextlib.nullcontext)():
-                    model(**batch)
-                if cuda:
-                    torch.cuda.synchronize()
-                if round_ >= warmup:
-                    times[name].append(time.perf_counter() - started)
+        cuda = cuda or device.type == "cuda"
+        on_device = [{k: v.to(device) for k, v in batch.items()} for batch in batches[name]]
+        autocast = autocasts.get(name, contextlib.nullcontext)
+        calls[name] = [_forward(model, batch, autocast) for batch in on_device]
+    times = interleaved_times(calls, repeats=repeats, warmup=warmup, cuda=cuda)
     out = {}
     for name, values in times.items():
-        values.sort()
+        examples = sum(len(next(iter(b.values()))) for b in batches[name])
+        timing = summarize(values, examples / len(batches[name]), tokenization_timed=False)
         total = sum(values) / repeats
         out[name] = {
-            "batch_median_s": statistics.median(values),
-            "batch_p95_s": values[min(len(values) - 1, int(0.95 * len(values)))],
-            "examples_per_s": len(texts) / total if total else 0.0,
+            "batch_median_s": timing["median_s"],
+            "batch_p95_s": timing["p95_s"],
+            "examples_per_s": examples / total if total else 0.0,
             "batch_size": batch_size,
             "batches": len(batches[name]),
             "repeats": repeats,
+            "tokenization_timed": False,
         }
     return out
+
+
+def _forward(model, batch, autocast):
+    def call():
+        with autocast():
+            model(**batch)
+
+    return call

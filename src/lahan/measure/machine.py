@@ -8,6 +8,8 @@ import time
 
 import torch
 
+from lahan.versions import library_versions
+
 
 def gemm_rate(size: int = 1024, repeats: int = 10, device: str = "cpu") -> float:
     """Best achieved FLOP/s of an fp32 ``size`` x ``size`` matrix product (the roofline).
@@ -31,9 +33,6 @@ def gemm_rate(size: int = 1024, repeats: int = 10, device: str = "cpu") -> float
 
 
 def machine_info(device: str = "cpu") -> dict:
-    import accelerate
-    import transformers
-
     info = {
         "platform": platform.platform(),
         "processor": _cpu_model(),
@@ -41,19 +40,10 @@ def machine_info(device: str = "cpu") -> dict:
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "device": device,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "accelerate": accelerate.__version__,
+        **library_versions(),
     }
     if device != "cpu" and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
-    try:
-        import onnxruntime
-
-        info["onnxruntime"] = onnxruntime.__version__
-    except ImportError:
-        pass
     return info
 
 

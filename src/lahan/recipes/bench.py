@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import gc
 import statistics
-import time
 from pathlib import Path
 
 import psutil
@@ -41,6 +40,7 @@ from lahan.measure.flops import flops_for_lengths
 from lahan.measure.machine import gemm_rate, machine_info
 from lahan.measure.memory import peak_memory
 from lahan.measure.size import count_parameters, weights_size_on_disk
+from lahan.measure.timing import interleaved_times, summarize, timed_for
 from lahan.models import has_placeholder_labels, label_ids, resolve_label_map
 
 
@@ -77,6 +77,13 @@ def _size_on_disk(spec: str) -> int:
     return weights_size_on_disk(path)
 
 
+def _predict(predictor, batch: list[str], batch_size: int):
+    def call():
+        predictor.logits(batch, batch_size)
+
+    return call
+
+
 def _throughput_and_energy(config: BenchConfig, predictors: dict, texts: list[str], results):
     """Interleaved rounds of whole-split passes: docs/s per round, energy summed."""
     names = list(predictors)
@@ -89,13 +96,11 @@ def _throughput_and_energy(config: BenchConfig, predictors: dict, texts: list[st
             predictor = predictors[name]
             passes = 0
             with track_energy(config.country) as tracked:
-                started = time.perf_counter()  # inside: the tracker's set-up is not timed
-                while True:
-                    predictor.logits(texts, config.throughput_batch_size)
-                    passes += 1
-                    if time.perf_counter() - started >= block_seconds:
-                        break
-                seconds = time.perf_counter() - started
+                # the clock starts inside: the tracker's set-up is not timed
+                passes, seconds = timed_for(
+                    block_seconds,
+                    lambda p=predictor: p.logits(texts, config.throughput_batch_size),
+                )
             rates[name].append(passes * len(texts) / seconds)
             energy[name]["kwh"] += tracked["kwh"]
             energy[name]["kg_co2"] += tracked["kg_co2"]
@@ -105,6 +110,7 @@ def _throughput_and_energy(config: BenchConfig, predictors: dict, texts: list[st
     for name in names:
         e = energy[name]
         results[name]["throughput_docs_per_s"] = statistics.median(rates[name])
+        results[name]["throughput_tokenization_timed"] = True  # texts in, as a request
         results[name]["throughput_rounds_docs_per_s"] = rates[name]
         results[name]["energy"] = {
             "kwh_per_1000": e["kwh"] / e["predictions"] * 1000,
@@ -210,27 +216,21 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
     for batch_size in config.batch_sizes:
         count = min(len(texts), config.latency_texts if batch_size > 1 else 16)
         batches = [texts[i : i + batch_size] for i in range(0, count, batch_size)]
-        times: dict[str, list[float]] = {name: [] for name in predictors}
-        for round_ in range(config.warmup + config.repeats):
-            for name, predictor in predictors.items():
-                for batch in batches:
-                    if cuda:
-                        torch.cuda.synchronize()
-                    started = time.perf_counter()
-                    predictor.logits(batch, batch_size)
-                    if cuda:
-                        torch.cuda.synchronize()
-                    if round_ >= config.warmup:
-                        times[name].append(time.perf_counter() - started)
+        # texts in, logits out: the tokenizer is inside the timed region, as in a request
+        calls = {
+            name: [_predict(predictor, batch, batch_size) for batch in batches]
+            for name, predictor in predictors.items()
+        }
+        times = interleaved_times(calls, repeats=config.repeats, warmup=config.warmup, cuda=cuda)
         for name, values in times.items():
-            values.sort()
-            median = statistics.median(values)
+            timing = summarize(values, batch_size, tokenization_timed=True)
             results[name][f"latency_batch{batch_size}"] = {
-                "median_s": median,
-                "p95_s": values[min(len(values) - 1, int(0.95 * len(values)))],
-                "docs_per_s": batch_size / median,
+                "median_s": timing["median_s"],
+                "p95_s": timing["p95_s"],
+                "docs_per_s": timing["docs_per_s"],
                 "batches": len(batches),
                 "repeats": config.repeats,
+                "tokenization_timed": True,
             }
         progress(f"timed batch size {batch_size}")
     predictors.clear()  # the timing is over: free them before the memory processes

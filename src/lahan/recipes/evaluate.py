@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from lahan.config import TrainConfig
 from lahan.data import SPLITS, DataConfig, load_dataset
 from lahan.deploy.predictor import OnnxPredictor, is_onnx_folder
 from lahan.errors import LahanError
 from lahan.evaluate import predict_logits, report_from_logits, write_report_files
-from lahan.models import load_model, model_labels, resolve_label_map
-from lahan.train import TrainConfig
+from lahan.models import inference_max_length, load_model, model_labels, resolve_label_map
 
 
 def run_evaluate(
@@ -54,9 +54,8 @@ def run_evaluate(
     else:
         model, tokenizer, record = load_model(model_dir, labels)
         names = model_labels(model)
-        if max_length is None:
-            trained = record.get("config", {}).get("TrainConfig", {})
-            max_length = trained.get("max_length", TrainConfig.max_length)
+        if max_length is None:  # the one rule every command uses (models.inference_max_length)
+            max_length = inference_max_length(model, record)
         logits = predict_logits(model, tokenizer, [r.text for r in rows], batch_size, max_length)
     label_map = resolve_label_map(names, dataset.labels, relabel)
     report = report_from_logits(names, logits, rows, label_map)

@@ -9,6 +9,7 @@ from accelerate.utils import broadcast_object_list, set_seed
 from transformers import BertTokenizer
 
 from lahan.checkpoint import check_resume, has_checkpoint, remove_checkpoint
+from lahan.config import TrainConfig
 from lahan.data import DataConfig, Dataset, data_summary, load_dataset
 from lahan.evaluate import evaluate_records, summary, write_report_files
 from lahan.io import check_output_folder
@@ -24,7 +25,7 @@ from lahan.models import (
     train_wordpiece,
     wordpiece_from_vocab,
 )
-from lahan.train import TrainConfig, make_accelerator, train
+from lahan.train import make_accelerator, train
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from accelerate.utils import set_seed
 from transformers import AutoModelForMaskedLM, BertForMaskedLM
 
 from lahan.checkpoint import check_resume, has_checkpoint, remove_checkpoint
+from lahan.config import TrainConfig
 from lahan.data import DataConfig, load_dataset
 from lahan.errors import LahanError
 from lahan.io import check_output_folder
@@ -44,7 +45,7 @@ from lahan.pretrain import (
     read_corpus,
     split_heldout,
 )
-from lahan.train import TrainConfig, make_accelerator, train
+from lahan.train import make_accelerator, train
 
 log = logging.getLogger(__name__)
 
