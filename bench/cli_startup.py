@@ -48,6 +48,7 @@ def main() -> int:
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     setups = [("this checkout", None)]
     if args.compare_src:
         setups.append((f"from {args.compare_src}", str(Path(args.compare_src).resolve())))
@@ -76,7 +77,7 @@ def main() -> int:
             f"{row['max_s']:>7.3f}"
         )
     if args.json:
-        machine = {"cpus": os.cpu_count(), "load_before": os.getloadavg()[0]}
+        machine = {"cpus": os.cpu_count(), "load_before": load_before}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"machine": machine, "rows": rows}, indent=2))
     return 0
