@@ -13,14 +13,15 @@ in the same run -> save one model folder (with ``result.json`` inside).
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from accelerate import Accelerator
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from lahan.checkpoint import check_resume, remove_checkpoint
+from lahan.checkpoint import TrainResult, check_resume, remove_checkpoint
 from lahan.config import CompressConfig, LatencyConfig, TrimConfig  # noqa: F401  (re-exported)
-from lahan.data import data_summary, load_dataset
+from lahan.data import Dataset, Record, data_summary, load_dataset
 from lahan.deploy.variants import variant_report
 from lahan.distill import Distiller, Student, make_student, teacher_outputs
 from lahan.errors import LahanError
@@ -117,150 +118,216 @@ def run_compress(cfg: CompressConfig, made_by: str | None = None) -> dict:
 
     Returns the record written to ``out/lahan.json``; ``out/result.json`` holds the
     summary row (accuracy, macro-F1, train time, params, size, latency ratio).
+
+    The steps, in order: prepare (data, teacher, student, label maps), train (pruning
+    and / or distillation plug-ins in the one loop), finish (bake and shrink the masks,
+    trim the vocabulary), measure (dev scores at fp32 and at the precision, speed
+    against the teacher), save.
     """
-    out = Path(cfg.out)
-    check_output_folder(out)
-    checkpoint = check_resume(out, cfg.resume)
-    accelerator = make_accelerator(cfg.train)  # fails fast on an impossible precision
-    device = accelerator.device
-    precision = cfg.train.precision
-    dataset = load_dataset(cfg.data)
-    train_rows, dev_rows = dataset.split("train"), dataset.split("dev")
-    train_texts = [r.text for r in train_rows]
-    teacher, teacher_tok, teacher_record = load_model(cfg.teacher, cfg.teacher_labels)
-    teacher.to(device)
-    label_map = resolve_label_map(model_labels(teacher), dataset.labels, cfg.relabel)
-    if cfg.trim.enabled:  # refuse an impossible trim before training, not after
-        check_trimmable(teacher_tok, cfg.trim.keep_top_n)
+    job = _prepare(cfg)
+    trained = _train(cfg, job) if cfg.trains else _Trained(job.student.model, job.student.tokenizer)
+    record, final_dev = _measure(cfg, job, trained)
+    record = {"made_by": made_by or cfg.method, **record}  # the command (or job) that made it
+    _save(cfg, job, trained, record, final_dev)
+    record["table"] = describe(trained.sparsity) if trained.sparsity else ""
+    record["result"] = result_row(record) if "size_on_disk" in record else None
+    return record
 
-    if cfg.trains:
-        student = make_student(
-            cfg.student, teacher, teacher_tok, train_texts, cfg.train.max_length, cfg.relabel
-        )
-    else:  # precision only: the teacher itself, run at another precision
-        student = Student(teacher, teacher_tok, kind="teacher", description="the teacher")
-    # Dataset label -> student label, through the teacher's label ids.
-    to_student = {t: j for j, t in enumerate(student.label_order)} if student.label_order else None
-    student_labels = model_labels(student.model)
 
-    def student_label(data_label: str) -> str:
-        t = teacher.config.label2id[label_map[data_label]]
-        return student_labels[to_student[t] if to_student else t]
+@dataclass
+class _Job:
+    """What every step of a compress run reads: the run's folders and process set-up,
+    the data, the teacher and the student with their label maps."""
 
-    student_map = {label: student_label(label) for label in dataset.labels}
+    out: Path
+    checkpoint: Path
+    accelerator: Accelerator
+    dataset: Dataset
+    teacher: PreTrainedModel
+    teacher_tok: PreTrainedTokenizerBase
+    teacher_record: dict
+    label_map: dict[str, str]  # dataset label -> teacher label
+    student: Student
+    student_map: dict[str, str]  # dataset label -> student label
+    teacher_dev: dict  # measured before training: a pruned teacher is trained in place
+    teacher_params: dict
 
-    def ids(rows):
-        return label_ids(rows, model_labels(student.model), student_map)
+    @property
+    def train_rows(self) -> list[Record]:
+        return self.dataset.split("train")
 
-    def dev_report(model, tok, mapping=student_map, autocast=None):
+    @property
+    def dev_rows(self) -> list[Record]:
+        return self.dataset.split("dev")
+
+    def dev_report(self, cfg, model, tokenizer, mapping=None, autocast=None) -> dict:
+        """Metrics on dev (by default with the student's labels)."""
         return evaluate_records(
             model,
-            tok,
-            dev_rows,
-            mapping,
+            tokenizer,
+            self.dev_rows,
+            mapping or self.student_map,
             cfg.train.eval_batch_size,
             cfg.train.max_length,
             **({"autocast": autocast} if autocast else {}),
         )
 
-    teacher_dev = dev_report(teacher, teacher_tok, label_map)
-    params_teacher = count_parameters(teacher)
-    model, tokenizer = student.model, student.tokenizer
-    result = pruner = cache_info = None
-    masked_dev = shrunk_dev = sparsity = kept = vocab_report = None
+
+@dataclass
+class _Trained:
+    """The model to save and what training and shrinking it reported."""
+
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    result: TrainResult | None = None
+    cache_info: dict | None = None
+    sparsity: dict | None = None  # achieved, per layer (pruning)
+    kept: dict | None = None  # heads and neurons kept (pruning)
+    masked_dev: dict | None = None  # dev with the masks baked in, before shrinking
+    shrunk_dev: dict | None = None  # ... after shrinking: equal, shrinking is exact
+    vocab_report: dict | None = None
+
+
+def _prepare(cfg: CompressConfig) -> _Job:
+    out = Path(cfg.out)
+    check_output_folder(out)
+    checkpoint = check_resume(out, cfg.resume)
+    accelerator = make_accelerator(cfg.train)  # fails fast on an impossible precision
+    dataset = load_dataset(cfg.data)
+    teacher, teacher_tok, teacher_record = load_model(cfg.teacher, cfg.teacher_labels)
+    teacher.to(accelerator.device)
+    label_map = resolve_label_map(model_labels(teacher), dataset.labels, cfg.relabel)
+    if cfg.trim.enabled:  # refuse an impossible trim before training, not after
+        check_trimmable(teacher_tok, cfg.trim.keep_top_n)
     if cfg.trains:
-        plugins: list = []
-        loss_fn = cross_entropy
-        if cfg.prune:
-            pruner = MovementPruning(model, cfg.prune)
-            plugins.append(pruner)
-        if cfg.distill:
-            loss_fn, cache_info = _make_distiller(
-                cfg, student, teacher, teacher_tok, train_texts, accelerator
-            )
-            plugins.append(loss_fn)
-        result = train(
-            model,
-            tokenizer,
-            train_texts,
-            ids(train_rows),
-            [r.text for r in dev_rows],
-            ids(dev_rows),
-            cfg.train,
-            from_scratch=student.from_scratch,
-            loss_fn=loss_fn,
-            plugins=plugins,
-            accelerator=accelerator,
-            checkpoint=checkpoint,
-            resume=cfg.resume,
-            # everything that shapes the run, bar where it is written and how it is measured
-            settings={
-                k: v
-                for k, v in asdict(cfg).items()
-                if k not in ("out", "resume", "latency", "train")
-            },
+        train_texts = [r.text for r in dataset.split("train")]
+        student = make_student(
+            cfg.student, teacher, teacher_tok, train_texts, cfg.train.max_length, cfg.relabel
         )
-        model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)
-        if pruner is not None:
-            pruner.bake()
-            sparsity = pruner.sparsity_report()
-            masked_dev = dev_report(model, tokenizer)
-            kept = structure(model)
-            model = shrink_to_dense(model)
-            shrunk_dev = dev_report(model, tokenizer)  # equals masked_dev: shrinking is exact
-        if cfg.trim.enabled:
-            model, tokenizer, vocab_report = trim_vocabulary(
-                model, tokenizer, train_texts, cfg.trim.keep_top_n, cfg.train.max_length
-            )
+    else:  # precision only: the teacher itself, run at another precision
+        student = Student(teacher, teacher_tok, kind="teacher", description="the teacher")
+    # Dataset label -> student label, through the teacher's label ids (a student may
+    # order its outputs differently: student.label_order).
+    order = student.label_order
+    to_student = {t: j for j, t in enumerate(order)} if order else None
+    student_labels = model_labels(student.model)
+    student_map = {}
+    for label in dataset.labels:
+        t = teacher.config.label2id[label_map[label]]
+        student_map[label] = student_labels[to_student[t] if to_student else t]
+    job = _Job(
+        out, checkpoint, accelerator, dataset, teacher, teacher_tok, teacher_record,
+        label_map, student, student_map, teacher_dev={}, teacher_params=count_parameters(teacher),
+    )  # fmt: skip
+    job.teacher_dev = job.dev_report(cfg, teacher, teacher_tok, label_map)
+    return job
+
+
+def _train(cfg: CompressConfig, job: _Job) -> _Trained:
+    """Train the student with the pruning / distillation plug-ins, then make the kept
+    structure real: bake the masks, shrink to a dense model, trim the vocabulary."""
+    student, accelerator = job.student, job.accelerator
+    model, tokenizer = student.model, student.tokenizer
+    train_texts = [r.text for r in job.train_rows]
+    targets = lambda rows: label_ids(rows, model_labels(model), job.student_map)  # noqa: E731
+    plugins: list = []
+    loss_fn = cross_entropy
+    pruner = cache_info = None
+    if cfg.prune:
+        pruner = MovementPruning(model, cfg.prune)
+        plugins.append(pruner)
+    if cfg.distill:
+        loss_fn, cache_info = _make_distiller(
+            cfg, student, job.teacher, job.teacher_tok, train_texts, accelerator
+        )
+        plugins.append(loss_fn)
+    result = train(
+        model,
+        tokenizer,
+        train_texts,
+        targets(job.train_rows),
+        [r.text for r in job.dev_rows],
+        targets(job.dev_rows),
+        cfg.train,
+        from_scratch=student.from_scratch,
+        loss_fn=loss_fn,
+        plugins=plugins,
+        accelerator=accelerator,
+        checkpoint=job.checkpoint,
+        resume=cfg.resume,
+        # everything that shapes the run, bar where it is written and how it is measured
+        settings={
+            k: v for k, v in asdict(cfg).items() if k not in ("out", "resume", "latency", "train")
+        },
+    )
+    trained = _Trained(
+        accelerator.unwrap_model(model, keep_fp32_wrapper=False), tokenizer, result, cache_info
+    )
+    if pruner is not None:
+        pruner.bake()
+        trained.sparsity = pruner.sparsity_report()
+        trained.masked_dev = job.dev_report(cfg, trained.model, tokenizer)
+        trained.kept = structure(trained.model)
+        trained.model = shrink_to_dense(trained.model)
+        trained.shrunk_dev = job.dev_report(cfg, trained.model, tokenizer)
+    if cfg.trim.enabled:
+        trained.model, trained.tokenizer, trained.vocab_report = trim_vocabulary(
+            trained.model, tokenizer, train_texts, cfg.trim.keep_top_n, cfg.train.max_length
+        )
+    return trained
+
+
+def _measure(cfg: CompressConfig, job: _Job, trained: _Trained) -> tuple[dict, dict]:
+    """Dev scores of the result (fp32 and at the precision), parameters, and its speed
+    against the teacher: (the record less its sizes on disk, the full fp32 dev report)."""
+    model, tokenizer, precision = trained.model, trained.tokenizer, cfg.train.precision
+    device = job.accelerator.device
     model.eval()
-    final_dev = dev_report(model, tokenizer)  # fp32, the weights as saved
+    final_dev = job.dev_report(cfg, model, tokenizer)  # fp32, the weights as saved
     autocast = autocast_for(precision, device)
     dev_at_precision = precision_variant = None
     if precision != "fp32":
-        dev_at_precision = dev_report(model, tokenizer, autocast=autocast)
+        dev_at_precision = job.dev_report(cfg, model, tokenizer, autocast=autocast)
         precision_variant = _precision_variant(
-            cfg, model, tokenizer, dev_rows, student_map, autocast
+            cfg, model, tokenizer, job.dev_rows, job.student_map, autocast
         )
-
     # Speed: the teacher in fp32 vs the result at its precision, same batches, interleaved.
     latency = compare_latency(
-        {"teacher": teacher, "compressed": model},
-        {"teacher": teacher_tok, "compressed": tokenizer},
-        [r.text for r in dev_rows][: cfg.latency.texts],
+        {"teacher": job.teacher, "compressed": model},
+        {"teacher": job.teacher_tok, "compressed": tokenizer},
+        [r.text for r in job.dev_rows][: cfg.latency.texts],
         batch_size=cfg.latency.batch_size,
         max_length=cfg.train.max_length,
         repeats=cfg.latency.repeats,
         autocasts={"compressed": autocast},
     )
     speedup = latency["teacher"]["batch_median_s"] / latency["compressed"]["batch_median_s"]
-    teacher_bytes = (
-        weights_size_on_disk(cfg.teacher)
-        if Path(cfg.teacher).is_dir()
-        else 4 * params_teacher["total"]  # a hub teacher: its fp32 size
-    )
     configs = [c for c in (cfg.data, cfg.train, cfg.prune, cfg.distill, cfg.trim) if c]
+    student = job.student
     record = {
-        "made_by": made_by or cfg.method,  # the command (or job) that made it
         "configuration": cfg.name(),
         "teacher": str(cfg.teacher),
-        "teacher_data_fingerprint": teacher_record.get("data", {}).get("fingerprint"),
+        "teacher_data_fingerprint": job.teacher_record.get("data", {}).get("fingerprint"),
         "student": {"spec": cfg.student, "kind": student.kind, "description": student.description},
         "config": config_dict(*configs) | {"student": cfg.student, "relabel": cfg.relabel},
-        "data": data_summary(dataset),
-        "train": result.to_dict() if result else None,
-        "distill_cache": cache_info,
+        "data": data_summary(job.dataset),
+        "train": trained.result.to_dict() if trained.result else None,
+        "distill_cache": trained.cache_info,
         "inference_precision": precision,
         "precision_variant": precision_variant,  # vs fp32 on dev: deltas, agreement
-        "sparsity": sparsity,
-        "structure": kept,
-        "vocabulary": vocab_report,
-        "params": {"teacher": params_teacher, "compressed": count_parameters(model)},
+        "sparsity": trained.sparsity,
+        "structure": trained.kept,
+        "vocabulary": trained.vocab_report,
+        "params": {
+            "teacher": job.teacher_params,
+            "compressed": count_parameters(model),
+        },
         "metrics": {
             "dev": summary(final_dev),
-            "dev_teacher": summary(teacher_dev),
+            "dev_teacher": summary(job.teacher_dev),
             "dev_at_precision": summary(dev_at_precision) if dev_at_precision else None,
-            "dev_masked": summary(masked_dev) if masked_dev else None,
-            "dev_shrunk": summary(shrunk_dev) if shrunk_dev else None,  # before trimming
+            "dev_masked": summary(trained.masked_dev) if trained.masked_dev else None,
+            "dev_shrunk": summary(trained.shrunk_dev) if trained.shrunk_dev else None,
         },
         "latency": latency
         | {
@@ -272,17 +339,29 @@ def run_compress(cfg: CompressConfig, made_by: str | None = None) -> dict:
             "tokenization_timed": False,
         },
     }
+    return record, final_dev
+
+
+def _save(cfg: CompressConfig, job: _Job, trained: _Trained, record: dict, final_dev: dict) -> None:
+    """The model folder (weights, lahan.json, eval/ reports, result.json), written whole
+    by the main process; then the checkpoint goes."""
+    params_teacher = job.teacher_params
+    teacher_bytes = (
+        weights_size_on_disk(cfg.teacher)
+        if Path(cfg.teacher).is_dir()
+        else 4 * params_teacher["total"]  # a hub teacher: its fp32 size
+    )
 
     def write_extra(folder: Path) -> None:
         write_report_files(final_dev, folder / "eval", "dev")
-        if kept is not None and cfg.prune is not None:
+        if trained.kept is not None and cfg.prune is not None:
             plot_structure(
-                kept,
+                trained.kept,
                 folder / "eval" / "structure.png",
                 f"kept after {cfg.prune.sparsity:.0%} {cfg.prune.granularity} pruning",
             )
             (folder / "eval" / "sparsity.txt").write_text(
-                describe(sparsity) + "\n", encoding="utf-8"
+                describe(trained.sparsity) + "\n", encoding="utf-8"
             )
         size = weights_size_on_disk(folder)
         record["size_on_disk"] = {
@@ -292,13 +371,10 @@ def run_compress(cfg: CompressConfig, made_by: str | None = None) -> dict:
         }
         atomic_write_json(folder / RESULT_FILE, result_row(record))
 
-    if accelerator.is_main_process:
-        save_model(model, tokenizer, out, record, write_extra=write_extra)
-        remove_checkpoint(checkpoint)  # the model is saved: no longer needed
-    accelerator.wait_for_everyone()
-    record["table"] = describe(sparsity) if sparsity else ""
-    record["result"] = result_row(record) if "size_on_disk" in record else None
-    return record
+    if job.accelerator.is_main_process:
+        save_model(trained.model, trained.tokenizer, job.out, record, write_extra=write_extra)
+        remove_checkpoint(job.checkpoint)  # the model is saved: no longer needed
+    job.accelerator.wait_for_everyone()
 
 
 def _precision_variant(cfg, model, tokenizer, rows, label_map, autocast) -> dict:
