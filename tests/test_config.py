@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import asdict, fields
 
 import pytest
 
 from lahan.cli import build_parser, main
+from lahan.commands._args import train_config_from_args
 from lahan.config import (
     METHOD_TRAIN_DEFAULTS,
     CompressConfig,
@@ -25,6 +25,8 @@ from lahan.config import (
     train_defaults,
 )
 
+# what lahan f6dacea (before "no" became "fp32") computed in the fingerprint test below
+PREVIOUS_FINGERPRINT = "d7182addc8bb4f04"
 HEAVY = ("torch", "transformers", "onnxruntime", "fastapi", "matplotlib")
 
 
@@ -86,7 +88,7 @@ def test_cli_and_library_start_from_the_same_training_defaults(method):
     assert library == train_defaults(method)
     for name, value in METHOD_TRAIN_DEFAULTS[method].items():
         assert cli[name] == value == getattr(library, name)
-    assert cli["epochs"] != TrainConfig().epochs or method == "finetune"
+    assert library.epochs != TrainConfig().epochs  # each job has its own, not the generic 3
 
 
 def test_errors_name_the_field_in_python_and_the_flag_on_the_command_line(capsys, demo_csv):
@@ -100,10 +102,11 @@ def test_errors_name_the_field_in_python_and_the_flag_on_the_command_line(capsys
         (["compress", "--teacher", "t", "--prune", "1.5"], "--prune must be in [0, 1), got 1.5"),
         (["prune", "--teacher", "t", "--sparsity", "1.5"], "--sparsity must be in [0, 1)"),
         (["distill", "--teacher", "t", "--student", "layers:1", "--alpha", "2"], "--alpha must"),
+        (["serve", "--model", "m", "--timeout", "0"], "--timeout must be > 0, got 0.0"),
     ]
     for argv, message in cases:
-        argv = argv + ["--out", "o"] if argv[0] != "data" else argv
-        argv = argv + ["--data", str(demo_csv)] if argv[0] != "data" else argv
+        if argv[0] not in ("data", "serve"):
+            argv = [*argv, "--out", "o", "--data", str(demo_csv)]
         assert main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert err == f"lahan: error: {message}" or err.startswith(f"lahan: error: {message}"), (
@@ -138,4 +141,20 @@ def test_the_older_precision_name_is_fp32_everywhere():
     argv = ["finetune", "--model", "m", "--data", "d", "--out", "o", "--precision", "no"]
     args = build_parser().parse_args(argv)
     assert args.precision == "no"  # accepted, and TrainConfig reads it as fp32
-    assert {f.name for f in fields(TrainConfig)} >= set(asdict(TrainConfig()))
+    assert train_config_from_args(args).precision == "fp32"
+
+
+def test_fingerprints_are_those_the_previous_version_made():
+    """Checkpoints and sweep rows written before "no" became "fp32" still match the same
+    options: the value below is what lahan f6dacea computed for this input."""
+    import torch
+
+    from lahan.train import train_fingerprint
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    found = train_fingerprint(TrainConfig(), {"s": 1}, ["a", "b"], [0, 1], model)
+    assert found == PREVIOUS_FINGERPRINT
+    assert (
+        train_fingerprint(TrainConfig(precision="no"), {"s": 1}, ["a", "b"], [0, 1], model) == found
+    )

@@ -6,9 +6,9 @@ The Python API is the same jobs as the command line, with the same options and d
     import lahan
 
     data = lahan.DataConfig(source="news.csv")
-    lahan.finetune(data, lahan.ModelConfig("preset:small"), lahan.TrainConfig(), "runs/teacher")
-    lahan.compress(lahan.CompressConfig(teacher="runs/teacher", data=data, out="runs/p25",
-                                        prune=lahan.PruneConfig(sparsity=0.25)))
+    lahan.run_finetune(data, lahan.ModelConfig("preset:small"), lahan.TrainConfig(), "runs/t")
+    lahan.run_compress(lahan.CompressConfig(teacher="runs/t", data=data, out="runs/p25",
+                                            prune=lahan.PruneConfig(sparsity=0.25)))
 
 Names are imported when first used: ``import lahan`` itself loads neither PyTorch nor
 transformers.
@@ -54,15 +54,17 @@ _API = {
     # data
     "load_dataset": ("lahan.data", "load_dataset"),
     "audit_dataset": ("lahan.data", "audit_dataset"),
-    # jobs: each writes a folder (model, record, report) and returns its record
-    "pretrain": ("lahan.recipes.pretrain", "run_pretrain"),
-    "finetune": ("lahan.recipes.finetune", "run_finetune"),
-    "compress": ("lahan.recipes.compress", "run_compress"),
-    "evaluate": ("lahan.recipes.evaluate", "run_evaluate"),
-    "export": ("lahan.recipes.export", "run_export"),
-    "bench": ("lahan.recipes.bench", "run_bench"),
-    "sweep": ("lahan.recipes.sweep", "run_sweep"),
-    "report": ("lahan.recipes.report", "write_report"),
+    # jobs: each writes a folder (model, record, report) and returns its record. The
+    # names are the recipes' own: `lahan.evaluate`, `lahan.pretrain` and `lahan.sweep`
+    # are modules, which Python sets on the package once imported.
+    "run_pretrain": ("lahan.recipes.pretrain", "run_pretrain"),
+    "run_finetune": ("lahan.recipes.finetune", "run_finetune"),
+    "run_compress": ("lahan.recipes.compress", "run_compress"),
+    "run_evaluate": ("lahan.recipes.evaluate", "run_evaluate"),
+    "run_export": ("lahan.recipes.export", "run_export"),
+    "run_bench": ("lahan.recipes.bench", "run_bench"),
+    "run_sweep": ("lahan.recipes.sweep", "run_sweep"),
+    "write_report": ("lahan.recipes.report", "write_report"),
     # using a model
     "load_model": ("lahan.models", "load_model"),
     "load_predictor": ("lahan.deploy.predictor", "load_predictor"),

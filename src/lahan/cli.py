@@ -66,8 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 # A config field whose flag is not simply --field-name (see lahan.config.ConfigError).
 FLAG_FOR_FIELD = {
     ("DataConfig", "seed"): "--data-seed",
-    ("DataConfig", "subsets"): "--subset",
-    ("ModelConfig", "source"): "--model",
+    ("ServeConfig", "timeout_s"): "--timeout",
     ("TrimConfig", "keep_top_n"): "--trim-vocab-top",
 }
 

@@ -159,6 +159,13 @@ def canonical_precision(precision: str) -> str:
     return PRECISION_ALIASES.get(precision, precision)
 
 
+def fingerprint_precision(precision: str) -> str:
+    """The training precision as run fingerprints spell it: "no" for fp32, the name
+    fingerprints were made with before the rename, so a checkpoint or a sweep row from
+    then still matches the same options now."""
+    return "no" if canonical_precision(precision) == "fp32" else precision
+
+
 @dataclass
 class TrainConfig:
     """Every training option and its default."""

@@ -56,7 +56,7 @@ from lahan.checkpoint import (
     run_fingerprint,
     save_checkpoint,
 )
-from lahan.config import PRECISIONS, TrainConfig  # noqa: F401  (re-exported)
+from lahan.config import PRECISIONS, TrainConfig, fingerprint_precision  # noqa: F401
 from lahan.errors import LahanError
 from lahan.evaluate import compute_metrics, predict_logits
 from lahan.models import position_limit
@@ -432,12 +432,8 @@ def train(
         checkpoint=checkpoint,
     )
     if checkpoint is not None:
-        run.fingerprint = run_fingerprint(
-            {k: v for k, v in asdict(config).items() if k not in ("progress", "checkpoint_every")}
-            | {"settings": settings},
-            list(train_texts),
-            list(train_labels),
-            accelerator.unwrap_model(model),
+        run.fingerprint = train_fingerprint(
+            config, settings, train_texts, train_labels, accelerator.unwrap_model(model)
         )
     if resume:
         run.resume()
@@ -449,6 +445,21 @@ def train(
             if run.end_epoch(epoch, epoch_seconds):
                 break
     return run.finish()
+
+
+def train_fingerprint(
+    config: TrainConfig,
+    settings: dict | None,
+    texts: Sequence[str],
+    labels: Sequence[int],
+    model: torch.nn.Module,
+) -> str:
+    """What a checkpoint must match to be resumed: the training options (bar how often
+    checkpoints are written and whether bars are drawn), the recipe's settings, the data
+    and the model's shapes."""
+    options = {k: v for k, v in asdict(config).items() if k not in ("progress", "checkpoint_every")}
+    options["precision"] = fingerprint_precision(config.precision)
+    return run_fingerprint(options | {"settings": settings}, list(texts), list(labels), model)
 
 
 def _batches(

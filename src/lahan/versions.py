@@ -23,14 +23,28 @@ LIBRARIES = (
 )
 
 
+# A library published under several distribution names (the same import name).
+DISTRIBUTIONS = {
+    "onnxruntime": (
+        "onnxruntime",
+        "onnxruntime-gpu",
+        "onnxruntime-openvino",
+        "onnxruntime-directml",
+        "onnxruntime-silicon",
+    ),
+}
+
+
 def library_versions(*extra: str) -> dict[str, str]:
     """{"lahan": ..., "python": ..., "torch": ..., ...} for LIBRARIES and ``extra``."""
     from lahan import __version__
 
     versions = {"lahan": __version__, "python": platform.python_version()}
     for name in (*LIBRARIES, *extra):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
+        for distribution in DISTRIBUTIONS.get(name, (name,)):
+            try:
+                versions[name] = metadata.version(distribution)
+                break
+            except metadata.PackageNotFoundError:
+                continue
     return versions

@@ -12,7 +12,6 @@ in the same run -> save one model folder (with ``result.json`` inside).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -42,8 +41,6 @@ from lahan.prune.movement import MovementPruning, describe
 from lahan.prune.plot import plot_structure
 from lahan.prune.vocab import check_trimmable, trim_vocabulary
 from lahan.train import cross_entropy, encode, make_accelerator, train
-
-log = logging.getLogger(__name__)
 
 RESULT_FILE = "result.json"
 
@@ -257,7 +254,10 @@ def _train(cfg: CompressConfig, job: _Job) -> _Trained:
         resume=cfg.resume,
         # everything that shapes the run, bar where it is written and how it is measured
         settings={
-            k: v for k, v in asdict(cfg).items() if k not in ("out", "resume", "latency", "train")
+            k: v
+            for k, v in asdict(cfg).items()
+            # method only chose the defaults, which cfg.train (hashed by train()) holds
+            if k not in ("out", "resume", "latency", "train", "method")
         },
     )
     trained = _Trained(
@@ -412,7 +412,7 @@ def result_row(record: dict) -> dict:
         "size_on_disk_bytes": record["size_on_disk"]["compressed_bytes"],
         "size_on_disk_teacher_bytes": record["size_on_disk"]["teacher_bytes"],
         "speedup_vs_teacher": record["latency"]["speedup_vs_teacher"],
-        "speedup_tokenization_timed": False,
+        "speedup_tokenization_timed": record["latency"]["tokenization_timed"],
         "latency_batch_median_s": record["latency"]["compressed"]["batch_median_s"],
         "teacher_latency_batch_median_s": record["latency"]["teacher"]["batch_median_s"],
         "latency_batch_size": record["latency"]["compressed"]["batch_size"],

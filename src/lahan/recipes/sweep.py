@@ -21,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from lahan.checkpoint import checkpoint_folder, has_checkpoint
-from lahan.config import DistillConfig, PruneConfig, SweepConfig  # noqa: F401
+from lahan.config import DistillConfig, PruneConfig, SweepConfig, fingerprint_precision
 from lahan.errors import LahanError
 from lahan.io import atomic_write_text
 from lahan.measure.energy import track_energy
@@ -97,7 +97,7 @@ def fingerprint(cfg: SweepConfig, row: Row) -> str:
             "data": asdict(cfg.data),
             # how often checkpoints are written does not change a row's result
             "train": {k: v for k, v in asdict(cfg.train).items() if k != "checkpoint_every"}
-            | {"progress": None},
+            | {"progress": None, "precision": fingerprint_precision(cfg.train.precision)},
             "granularity": cfg.granularity,
             "split": cfg.split,
         },
