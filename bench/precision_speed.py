@@ -46,7 +46,13 @@ BASE = dict(
 )
 MAX_LENGTH = 128
 # --smoke: a tiny shape with the same structure, so a script is checked in seconds
-SMOKE = dict(vocab_size=2000, hidden_size=64, num_attention_heads=4, intermediate_size=128)
+SMOKE = dict(
+    vocab_size=2000,
+    hidden_size=64,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=128,
+)
 
 
 def emit(report: dict, out: str | None) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 from paper_speed import pruned_base, scaled_structure
-from precision_speed import BASE, MAX_LENGTH, emit
+from precision_speed import BASE, MAX_LENGTH, SMOKE, emit
 from prune_speed import pruned_copy
 from transformers import BertConfig, BertForSequenceClassification
 
@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="a tiny shape: checks the script")
     args = parser.parse_args()
     if args.smoke:  # shrink the shared shape in place: every helper reads BASE
-        BASE.update(vocab_size=20_000, hidden_size=64, num_attention_heads=4, intermediate_size=128)
+        BASE.update(SMOKE, vocab_size=20_000)
         args.learned_vocab = 2_000
     started = time.perf_counter()
     dataset = load_dataset(DataConfig(source=args.data))
