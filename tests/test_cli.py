@@ -33,6 +33,19 @@ def test_importing_lahan_as_a_library_is_quiet():
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
 
 
+def test_export_says_only_what_it_did(trained_tiny, tmp_path):
+    """torch's ONNX exporter logs that torchvision is absent and trips a pytree
+    deprecation warning: neither reaches a user of `lahan export` (issue 18, item 14)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "lahan", "export", "--model", str(trained_tiny[0]),
+         "--out", str(tmp_path / "onnx"), "--quantize", "int8"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "torchvision" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr
+    assert "exported model.int8.onnx" in proc.stdout
+
+
 def test_finetune_then_evaluate(tmp_path, demo_csv, capsys):
     out = tmp_path / "m"
     rc = main(

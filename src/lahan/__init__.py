@@ -16,13 +16,19 @@ transformers.
 
 import importlib as _importlib
 import logging as _logging
+import warnings as _warnings
 
 # torchao (a dependency, which transformers imports when it is installed) logs its
-# optional CUDA kernels failing to load, and torch warns about torchao's enums: noise on
-# a CPU, at import time, whether lahan runs as the CLI or as a library. Only these two
-# loggers are touched, and only below ERROR.
-for _noisy in ("torchao", "torch.utils._pytree"):
+# optional CUDA kernels failing to load, torch warns about torchao's enums, and torch's
+# ONNX exporter logs that torchvision (which lahan does not use) is absent: noise on a
+# CPU, whether lahan runs as the CLI or as a library. Only these loggers are touched, and
+# only below ERROR; and only the one deprecation torch's own pytree code triggers while
+# exporting is silenced.
+for _noisy in ("torchao", "torch.utils._pytree", "torch.onnx._internal.exporter._registration"):
     _logging.getLogger(_noisy).setLevel(_logging.ERROR)
+_warnings.filterwarnings(
+    "ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning
+)
 
 __version__ = "0.1.0"
 
