@@ -155,3 +155,30 @@ def test_thread_contention(tmp_path):
         "--json", str(out), cwd=tmp_path,
     )  # fmt: skip
     assert json.loads(out.read_text())
+
+
+def test_gpu_study(tmp_path):
+    """The GPU study at a tiny shape on this CPU (fp32 and bf16; fp16 needs a GPU)."""
+    out = tmp_path / "g.json"
+    run_script(
+        "gpu_study.py", "--smoke", "--repeats", "1", "--kd-steps", "1", "--batch-size", "2",
+        "--seq-len", "16", "--out", str(out), cwd=tmp_path,
+    )  # fmt: skip
+    report = json.loads(out.read_text())
+    assert report["inference"]["unpruned@fp32"]["speedup_vs_unpruned_fp32"] == 1.0
+    assert {"heads-0.50@bf16", "heads-0.75@fp32"} <= set(report["inference"])
+    assert set(report["kd_step"]) == {f"heads-{s}@{p}" for s in ("0.25", "0.50", "0.75")
+                                      for p in ("fp32", "bf16")}  # fmt: skip
+    assert report["tokenization_timed"] is False
+
+
+@pytest.mark.slow
+def test_gpu_study_shell_script(tmp_path):
+    """bench/gpu_study.sh as the device runs it, at the tiny shape."""
+    env = {**os.environ, "OUT": str(tmp_path), "REPEATS": "1"}
+    result = subprocess.run(
+        ["bash", str(BENCH / "gpu_study.sh"), "--smoke", "--kd-steps", "1", "--batch-size", "2",
+         "--seq-len", "16"], env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads((tmp_path / "gpu_study.json").read_text())["inference"]
