@@ -31,11 +31,13 @@ from precision_speed import BASE, MAX_LENGTH, SMOKE, emit
 from prune_speed import pruned_copy
 from transformers import BertConfig, BertForSequenceClassification
 
+from lahan.config import TrainConfig, config_dict
 from lahan.data import DataConfig, load_dataset
 from lahan.deploy.export import ExportConfig, export_onnx
 from lahan.measure.size import weights_size_on_disk
 from lahan.models import save_model, train_wordpiece, wordpiece_from_vocab
 from lahan.prune.vocab import trim_vocabulary
+from lahan.records import ModelRecord
 
 FILLER = "ꙮ"  # a Cyrillic ornament: no Marathi word contains it, so no text uses a filler
 
@@ -88,10 +90,12 @@ def main() -> None:
         )
     else:
         pruned = pruned_copy(0.5, "heads", seed=1)
-    record = {
-        "made_by": "bench/size_study.py",
-        "config": {"TrainConfig": {"max_length": MAX_LENGTH}},
-    }
+    # the models here are built, not trained: the record says so, and the max length
+    # the study's inputs use (what `lahan export` and the predictors read back)
+    record = ModelRecord(
+        made_by="bench/size_study.py",
+        config=config_dict(TrainConfig(max_length=MAX_LENGTH)),
+    )
 
     tmp = Path(tempfile.mkdtemp(prefix="lahan-size-"))
     rows, trims = {}, {}

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from lahan.records import ModelRecord
+
 # Tests never reach the Hugging Face Hub: fail fast instead of waiting on the network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -35,7 +37,7 @@ def demo_csv(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_tiny(tmp_path_factory, demo_csv) -> tuple[Path, dict]:
+def trained_tiny(tmp_path_factory, demo_csv) -> tuple[Path, ModelRecord]:
     """A tiny BERT trained for a few epochs on the demo corpus and saved by lahan."""
     from lahan.data import DataConfig
     from lahan.models import ModelConfig

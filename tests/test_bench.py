@@ -137,6 +137,7 @@ def test_bench_table_columns_never_run_together():
     import re
 
     from lahan.recipes.bench import format_bench_table
+    from lahan.records import BenchReport
 
     def model(acc, docs, ratio):
         return {
@@ -152,10 +153,15 @@ def test_bench_table_columns_never_run_together():
             "energy": {"kwh_per_1000": 1e-5, "kg_co2_per_1000": 7e-6},
         }
 
-    report = {
-        "config": {"batch_sizes": [1]},
-        "models": {"teacher": model(0.727, 88.0, 1.0), "svm@x": model(0.8372, 123456.7, 1402.9)},
-    }
+    report = BenchReport.from_dict(
+        {
+            "config": {"batch_sizes": [1]},
+            "models": {
+                "teacher": model(0.727, 88.0, 1.0),
+                "svm@x": model(0.8372, 123456.7, 1402.9),
+            },
+        }
+    )
     lines = format_bench_table(report).splitlines()
     cells = [re.split(r"\s{2,}", line.strip()) for line in lines]
     assert all(len(row) == len(cells[0]) == 13 for row in cells), cells

@@ -22,6 +22,7 @@ from lahan.config import (
     config_dict,
     from_dict,
     from_record,
+    parse_model_spec,
     train_defaults,
 )
 
@@ -113,6 +114,25 @@ def test_errors_name_the_field_in_python_and_the_flag_on_the_command_line(capsys
             argv,
             err,
         )
+
+
+def test_option_errors_name_the_argument_in_python_and_the_flag_on_the_command_line(
+    capsys, demo_csv, tmp_path
+):
+    from lahan.errors import OptionError
+    from lahan.threads import resolve_threads
+
+    with pytest.raises(OptionError, match=r"^threads must be >= 1, got 0$"):
+        resolve_threads(0)
+    with pytest.raises(OptionError, match=r"^model '.*': no such folder$"):
+        parse_model_spec(str(tmp_path / "nowhere"))
+    cases = [
+        (["evaluate", "--model", "m", "--data", str(demo_csv), "--threads", "0"], "--threads"),
+        (["bench", "--model", str(tmp_path / "nowhere"), "--data", str(demo_csv)], "--model '"),
+    ]
+    for argv, flag in cases:
+        assert main(argv) == 2
+        assert capsys.readouterr().err.startswith(f"lahan: error: {flag}"), argv
 
 
 def test_a_run_rebuilds_its_configs_from_its_record():

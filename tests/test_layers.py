@@ -27,6 +27,7 @@ CORE = {
     "lahan.io",
     "lahan.precision",
     "lahan.progress",
+    "lahan.records",
     "lahan.threads",
     "lahan.versions",
     "lahan.wordpiece",

@@ -58,8 +58,8 @@ def test_save_load_identical_logits(tmp_path):
     with torch.no_grad():
         after = loaded(**tok2(TEXTS[:4], padding=True, return_tensors="pt")).logits
     assert torch.equal(before, after)
-    assert record["made_by"] == "test" and record["labels"] == ["x", "y"]
-    assert "torch" in record["versions"]
+    assert record.made_by == "test" and record.labels == ["x", "y"]
+    assert "torch" in record.versions
     assert not list(tmp_path.glob(".m.*")), "temp folder left behind"
 
 
@@ -198,7 +198,7 @@ def test_damaged_record_is_a_clear_error(tmp_path):
     with pytest.raises(LahanError, match="lahan.json is not valid JSON"):
         load_model(folder)
     (folder / "lahan.json").write_text(json.dumps({"made_by": "x"}))
-    assert load_model(folder)[2]["made_by"] == "x"
+    assert load_model(folder)[2].made_by == "x"
 
 
 # ------------------------------------------------------------ tampered model folders

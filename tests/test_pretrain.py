@@ -18,6 +18,7 @@ from lahan.data import DataConfig, load_dataset
 from lahan.errors import LahanError
 from lahan.models import ModelConfig
 from lahan.pretrain import MaskingCollator, PretrainConfig, pack, read_corpus
+from lahan.records import ModelRecord
 from lahan.train import TrainConfig
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared/data/marathi-text/corpus.txt"
@@ -47,14 +48,14 @@ def corpus_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def pretrained(tmp_path_factory, corpus_file) -> tuple[Path, dict]:
+def pretrained(tmp_path_factory, corpus_file) -> tuple[Path, ModelRecord]:
     out = tmp_path_factory.mktemp("pt") / "enc"
     return out, _run(out, [corpus_file], epochs=5, batch_size=4)
 
 
 def test_mlm_loss_falls_and_the_folder_records_the_corpus(pretrained):
     out, record = pretrained
-    curve = [h["dev_mlm_loss"] for h in record["train"]["history"]]
+    curve = [h["dev_mlm_loss"] for h in record.train["history"]]
     # held-out loss falls every epoch, and ends well below guessing (ln of the vocabulary:
     # an untrained model's loss); a tiny model leaves the unigram plateau only slowly
     assert all(b < a for a, b in pairwise(curve)), curve
@@ -63,7 +64,7 @@ def test_mlm_loss_falls_and_the_folder_records_the_corpus(pretrained):
     assert saved["made_by"] == "pretrain" and saved["labels"] == []
     assert saved["corpus"]["train_tokens"] > 0 and saved["corpus"]["fingerprint"]
     assert [h["dev_perplexity"] for h in saved["train"]["history"]] == [
-        h["dev_perplexity"] for h in record["train"]["history"]
+        h["dev_perplexity"] for h in record.train["history"]
     ]
     assert json.loads((out / "config.json").read_text())["architectures"] == ["BertForMaskedLM"]
 
@@ -82,7 +83,7 @@ def test_the_encoder_loads_into_finetune_with_a_new_head(pretrained, demo_csv, t
     # the embedding table came from pretraining (fine-tuning moved it only a little)
     key = "bert.embeddings.word_embeddings.weight"
     assert torch.allclose(enc[key], clf[key], atol=0.05)
-    assert record["metrics"]["dev"]["n"] > 0
+    assert record.metrics["dev"]["n"] > 0
 
 
 def test_the_encoder_is_taken_as_a_distillation_student(trained_tiny, corpus_file, tmp_path):
@@ -159,8 +160,8 @@ def test_a_crashed_run_resumes_to_the_same_encoder(corpus_file, tmp_path, monkey
         resume=True,
     )
     drop = ("epoch_seconds",)
-    assert [{k: v for k, v in h.items() if k not in drop} for h in resumed["train"]["history"]] == [
-        {k: v for k, v in h.items() if k not in drop} for h in whole["train"]["history"]
+    assert [{k: v for k, v in h.items() if k not in drop} for h in resumed.train["history"]] == [
+        {k: v for k, v in h.items() if k not in drop} for h in whole.train["history"]
     ]
     a = load_file(str(tmp_path / "whole" / "model.safetensors"))
     b = load_file(str(out / "model.safetensors"))

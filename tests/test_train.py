@@ -177,7 +177,7 @@ def test_max_length_beyond_positions_is_refused():
     texts, targets, labels = _tiny_task(32)
     model, tok = build_preset(ModelConfig("preset:tiny", vocab_size=300), labels, texts)
     config = TrainConfig(epochs=1, max_length=1024, progress=False)
-    with pytest.raises(LahanError, match="--max-length 1024 is longer than the model's 512"):
+    with pytest.raises(LahanError, match="^max_length 1024 is longer than the model's 512"):
         train(model, tok, texts, targets, texts, targets, config)
 
 

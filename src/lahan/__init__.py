@@ -57,6 +57,12 @@ _API = {
     "METHOD_TRAIN_DEFAULTS": ("lahan.config", "METHOD_TRAIN_DEFAULTS"),
     "ConfigError": ("lahan.config", "ConfigError"),
     "LahanError": ("lahan.errors", "LahanError"),
+    "OptionError": ("lahan.errors", "OptionError"),
+    # what runs write and read back (lahan.json, result.json, bench, results.jsonl)
+    **{
+        name: ("lahan.records", name)
+        for name in ("ModelRecord", "CompressResult", "BenchReport", "BenchMeasurement", "SweepRow")
+    },
     # data
     "load_dataset": ("lahan.data", "load_dataset"),
     "audit_dataset": ("lahan.data", "audit_dataset"),

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from lahan.errors import LahanError
+from lahan.errors import LahanError, OptionError
 from lahan.io import atomic_dir, atomic_write_json
 
 TENSORS = "state.safetensors"
@@ -203,23 +203,26 @@ def load_checkpoint(
 ) -> Resumed:
     """Put the checkpoint's state into model, optimizer and scheduler; return the rest."""
     if not has_checkpoint(folder):
-        raise LahanError(
-            f"--resume: no checkpoint at '{folder}' (none was written yet, or it is "
-            "incomplete): run again without --resume"
+        raise OptionError(
+            "resume",
+            f": no checkpoint at '{folder}' (none was written yet, or it is "
+            "incomplete): run again without --resume",
         )
     try:
         meta = json.loads((folder / META).read_text(encoding="utf-8"))
         tensors = load_file(str(folder / TENSORS))
         found = meta["fingerprint"]
     except Exception as err:  # noqa: BLE001 - whatever is wrong, the checkpoint is damaged
-        raise LahanError(
-            f"--resume: the checkpoint at '{folder}' is damaged ({type(err).__name__}: "
-            f"{' '.join(str(err).split())[:120]}): delete it and start over"
+        raise OptionError(
+            "resume",
+            f": the checkpoint at '{folder}' is damaged ({type(err).__name__}: "
+            f"{' '.join(str(err).split())[:120]}): delete it and start over",
         ) from err
     if found != fingerprint:
-        raise LahanError(
-            f"--resume: the checkpoint at '{folder}' belongs to a run with other settings, "
-            "data or model: pass the same options as that run, or delete the checkpoint"
+        raise OptionError(
+            "resume",
+            f": the checkpoint at '{folder}' belongs to a run with other settings, "
+            "data or model: pass the same options as that run, or delete the checkpoint",
         )
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     params = [p for group in optimizer.param_groups for p in group["params"]]

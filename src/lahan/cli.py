@@ -19,7 +19,7 @@ import threading
 from lahan import __version__
 from lahan.commands import COMMAND_MODULES
 from lahan.config import ConfigError
-from lahan.errors import LahanError
+from lahan.errors import LahanError, OptionError
 from lahan.threads import ENV, apply_threads, resolve_threads
 
 # Commands that compute with PyTorch or ONNX Runtime: they take --threads.
@@ -144,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ConfigError as err:
         print(f"lahan: error: {err.named(flag_for(err, args.command, parser))}", file=sys.stderr)
+        return 2
+    except OptionError as err:  # named as the library knows it: say the command's flag
+        known = err.flag in _options(parser, args.command)
+        print(f"lahan: error: {err.named(err.flag) if known else err}", file=sys.stderr)
         return 2
     except LahanError as err:
         print(f"lahan: error: {err}", file=sys.stderr)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from lahan.errors import LahanError
+from lahan.errors import LahanError, OptionError
 
 
 class ConfigError(LahanError):
@@ -444,27 +444,30 @@ class CompressConfig:
         if self.train is None:
             self.train = train_defaults(self.method)
         if self.student is not None and self.distill is None:
-            raise LahanError(
-                "--student needs --distill: a student trained on the labels alone is "
-                "`lahan finetune --model STUDENT`"
+            raise OptionError(
+                "student",
+                " needs --distill: a student trained on the labels alone is "
+                "`lahan finetune --model STUDENT`",
             )
         if self.distill is not None and self.student is None and self.prune is None:
-            raise LahanError(
-                "--distill needs a smaller student: pass --student layers:N (a shallower "
+            raise OptionError(
+                "distill",
+                " needs a smaller student: pass --student layers:N (a shallower "
                 "copy of the teacher), --student preset:NAME or a model, or --prune S to "
-                "distill into the teacher while it is pruned"
+                "distill into the teacher while it is pruned",
             )
         if self.prune is None and self.distill is None and self.train.precision == "fp32":
             raise LahanError(
                 "nothing to do: pass --prune S, --distill (with --student), or --precision"
             )
         if self.distill and self.distill.uses_attention and self.prune is not None:
-            raise LahanError(
-                "--attention-weight cannot be combined with --prune: pruned heads have no "
-                "meaningful attention maps; use --hidden-weight for intermediate distillation"
+            raise OptionError(
+                "attention_weight",
+                " cannot be combined with --prune: pruned heads have no "
+                "meaningful attention maps; use --hidden-weight for intermediate distillation",
             )
         if self.trim.enabled and self.prune is None and self.distill is None:
-            raise LahanError("--trim-vocab needs --prune or --distill (a model to train)")
+            raise OptionError("trim_vocab", " needs --prune or --distill (a model to train)")
 
     @property
     def trains(self) -> bool:
@@ -625,15 +628,16 @@ def parse_model_spec(spec: str) -> tuple[str, str, bool]:
             padded = True
         elif option in INFERENCE_PRECISIONS:
             if precision != "fp32" and option != precision:
-                raise LahanError(f"--model '{spec}': two precisions ({precision}, {option})")
+                raise OptionError("model", f" '{spec}': two precisions ({precision}, {option})")
             precision = option
         else:
-            raise LahanError(
-                f"--model '{spec}': unknown option '{option}' (use DIR@PRECISION with "
-                f"PRECISION one of {'|'.join(INFERENCE_PRECISIONS)}, and/or DIR@padded)"
+            raise OptionError(
+                "model",
+                f" '{spec}': unknown option '{option}' (use DIR@PRECISION with "
+                f"PRECISION one of {'|'.join(INFERENCE_PRECISIONS)}, and/or DIR@padded)",
             )
     if not Path(path).is_dir():
-        raise LahanError(f"--model '{path}': no such folder")
+        raise OptionError("model", f" '{path}': no such folder")
     return path, precision, padded
 
 
@@ -708,7 +712,7 @@ class SweepConfig:
 
     def __post_init__(self) -> None:
         if not Path(self.teacher).is_dir():
-            raise LahanError(f"--teacher '{self.teacher}': no such folder")
+            raise OptionError("teacher", f" '{self.teacher}': no such folder")
         _check(self, [(self.within >= 0, "within", f"must be >= 0, got {self.within}")])
 
 
@@ -780,10 +784,10 @@ def _nested_class(cls: type, name: str) -> type | None:
     return _NESTED.get(cls.__name__, {}).get(name)
 
 
-def from_record(record: dict) -> dict[str, Any]:
-    """The configs of a run, rebuilt from its ``lahan.json`` (``record["config"]``):
-    ``{"TrainConfig": TrainConfig(...), ...}`` for every config class it names."""
-    stored = record.get("config") or {}
+def from_record(record: Any) -> dict[str, Any]:
+    """The configs of a run, rebuilt from its ``lahan.json`` (a ``ModelRecord``, or the
+    file's dict): ``{"TrainConfig": TrainConfig(...), ...}`` for every config it names."""
+    stored = (record.get("config") if isinstance(record, dict) else record.config) or {}
     return {
         name: from_dict(CONFIG_CLASSES[name], values)
         for name, values in stored.items()
@@ -794,3 +798,47 @@ def from_record(record: dict) -> dict[str, Any]:
 def config_dict(*configs: Any) -> dict:
     """``{ClassName: fields}`` for the configs given (how lahan.json stores them)."""
     return {type(c).__name__: asdict(c) for c in configs if c is not None and is_dataclass(c)}
+
+
+# --------------------------------------------------------------------------- reference
+
+REFERENCE_ANALYZERS = ("char_wb", "char", "word")
+
+
+@dataclass
+class ReferenceConfig:
+    """The TF-IDF + linear SVM reference classifier (``lahan.reference``): the cheap model
+    a compressed transformer has to beat."""
+
+    ngram_min: int = 2
+    ngram_max: int = 5
+    analyzer: str = "char_wb"  # char_wb: character n-grams inside word boundaries
+    sublinear_tf: bool = True  # 1 + log(tf): long documents do not drown short ones
+    c: float = 1.0  # LinearSVC's C (inverse regularisation strength)
+    max_features: int | None = None  # keep only the N most frequent n-grams; None: all
+    seed: int = 0  # LinearSVC's random_state
+
+    def __post_init__(self) -> None:
+        _check(
+            self,
+            [
+                (self.ngram_min >= 1, "ngram_min", f"must be >= 1, got {self.ngram_min}"),
+                (
+                    self.ngram_max >= self.ngram_min,
+                    "ngram_max",
+                    f"must be >= ngram_min ({self.ngram_min}), got {self.ngram_max}",
+                ),
+                (
+                    self.analyzer in REFERENCE_ANALYZERS,
+                    "analyzer",
+                    _one_of(self.analyzer, REFERENCE_ANALYZERS),
+                ),
+                (self.c > 0, "c", f"must be > 0, got {self.c}"),
+                (
+                    self.max_features is None or self.max_features >= 1,
+                    "max_features",
+                    f"must be >= 1 (or None for all), got {self.max_features}",
+                ),
+                (self.seed >= 0, "seed", f"must be >= 0, got {self.seed}"),
+            ],
+        )

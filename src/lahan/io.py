@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from lahan.errors import LahanError
+from lahan.errors import OptionError
 
 
 def _umask() -> int:
@@ -130,11 +130,12 @@ def check_output_folder(out: Path, marker: str = RECORD_FILE) -> None:
     ``marker`` is the file that marks a folder lahan wrote (and may replace).
     """
     if not out.name or out.resolve() == Path.cwd().resolve():
-        raise LahanError(f"--out '{out}' names no new folder: pass e.g. runs/teacher")
+        raise OptionError("out", f" '{out}' names no new folder: pass e.g. runs/teacher")
     if out.exists() and not out.is_dir():
-        raise LahanError(f"--out '{out}' is a file: pass a folder path")
+        raise OptionError("out", f" '{out}' is a file: pass a folder path")
     if out.is_dir() and any(out.iterdir()) and not (out / marker).exists():
-        raise LahanError(
-            f"--out '{out}' is a folder that holds other files and is not a lahan model: "
-            "lahan replaces its output folder, so pass a new or empty folder"
+        raise OptionError(
+            "out",
+            f" '{out}' is a folder that holds other files and is not a lahan model: "
+            "lahan replaces its output folder, so pass a new or empty folder",
         )

@@ -19,6 +19,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,9 +38,10 @@ from transformers import (
 import lahan.prune  # noqa: F401  (registers the pruned model types with the Auto classes)
 from lahan import __version__
 from lahan.config import PRESETS, ModelConfig, config_dict  # noqa: F401  (re-exported)
-from lahan.errors import LahanError
+from lahan.errors import LahanError, OptionError
 from lahan.hub import hub_unreachable, looks_like_hub_id
-from lahan.io import RECORD_FILE, atomic_dir, atomic_write_json
+from lahan.io import RECORD_FILE, atomic_dir
+from lahan.records import ModelRecord
 from lahan.versions import library_versions
 from lahan.wordpiece import learn_vocab
 
@@ -168,10 +170,11 @@ def resolve_label_map(
         missing = [d for d, m in mapping.items() if m is None]
         if not missing:
             return mapping  # type: ignore[return-value]
-        raise LahanError(
-            f"--relabel could not match dataset labels {missing} to any model label "
+        raise OptionError(
+            "relabel",
+            f" could not match dataset labels {missing} to any model label "
             f"{model_labels}: fix the label names in the data, or fine-tune a new head "
-            "from an encoder without one"
+            "from an encoder without one",
         )
     raise LahanError(
         f"the model's labels {model_labels} do not match the dataset's labels {data_labels}: "
@@ -253,12 +256,12 @@ def read_label_names(labels: str | None = None, label_map: str | None = None) ->
     elif label_map:
         path = Path(label_map)
         if not path.is_file():
-            raise LahanError(f"--label-map '{path}': no such file")
+            raise OptionError("label_map", f" '{path}': no such file")
         text = path.read_text(encoding="utf-8-sig")
         try:
             data = json.loads(text) if path.suffix.lower() == ".json" else None
         except json.JSONDecodeError as err:
-            raise LahanError(f"--label-map '{path}' is not valid JSON ({err})") from err
+            raise OptionError("label_map", f" '{path}' is not valid JSON ({err})") from err
         if data is None:  # CSV/TSV: id,name per line (a header line is skipped)
             rows = [
                 re.split(r"[,\t]", line, maxsplit=1) for line in text.splitlines() if line.strip()
@@ -270,15 +273,21 @@ def read_label_names(labels: str | None = None, label_map: str | None = None) ->
             try:
                 by_id = {int(k): v for k, v in data.items()}
             except ValueError as err:
-                raise LahanError(f"--label-map '{path}': keys must be output ids 0..N-1") from err
+                raise OptionError(
+                    "label_map", f" '{path}': keys must be output ids 0..N-1"
+                ) from err
             ids = sorted(by_id)
             if ids != list(range(len(ids))):
-                raise LahanError(f"--label-map '{path}': ids must be 0..{len(ids) - 1}, got {ids}")
+                raise OptionError(
+                    "label_map", f" '{path}': ids must be 0..{len(ids) - 1}, got {ids}"
+                )
             names = [str(by_id[i]) for i in ids]
         elif isinstance(data, list):
             names = [str(x) for x in data]
         else:
-            raise LahanError(f"--label-map '{path}': give a JSON list or object, or id,name lines")
+            raise OptionError(
+                "label_map", f" '{path}': give a JSON list or object, or id,name lines"
+            )
     else:
         return None
     names = [x.strip() for x in names]
@@ -298,9 +307,10 @@ def apply_label_names(source: str, id2label: dict[int, str], names: tuple | None
             "models with placeholder labels (LABEL_0, ...)"
         )
     if len(names) != len(id2label):
-        raise LahanError(
-            f"--labels gives {len(names)} names but '{source}' has {len(id2label)} outputs: "
-            "give one name per output, in output order"
+        raise OptionError(
+            "labels",
+            f" gives {len(names)} names but '{source}' has {len(id2label)} outputs: "
+            "give one name per output, in output order",
         )
     return dict(enumerate(names))
 
@@ -339,10 +349,11 @@ def load_pretrained(
     id2label = {int(k): v for k, v in (hf_config.id2label or {}).items()}
     named = {}
     if config.labels is not None and (config.new_head or not is_classifier):
-        raise LahanError(
-            f"--labels / --label-map name a trained classifier's outputs, but '{source}' "
+        raise OptionError(
+            "labels",
+            f" / --label-map name a trained classifier's outputs, but '{source}' "
             + ("gets a new head (--new-head)" if config.new_head else "has no trained head")
-            + ": its new head takes the data's labels; leave --labels out"
+            + ": its new head takes the data's labels; leave --labels out",
         )
     if config.labels is not None:
         id2label = apply_label_names(source, id2label, config.labels)
@@ -458,7 +469,7 @@ def weight_options(source: str) -> dict:
 
 def load_model(
     path: str | Path, labels: tuple | None = None
-) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, dict]:
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, ModelRecord]:
     """Load a saved classifier for inference: model (eval mode), tokenizer, record.
 
     ``path`` is a model folder, or a hub id of a trained classifier (record: empty).
@@ -470,9 +481,9 @@ def load_model(
     if not path.exists():
         raise LahanError(f"no model folder '{path}': pass the --out folder of finetune")
     if not path.is_dir():
-        raise LahanError(f"--model '{path}' is a file: pass the model folder")
+        raise OptionError("model", f" '{path}' is a file: pass the model folder")
     weights = weight_options(str(path))
-    record = read_record(path)
+    record = ModelRecord.in_folder(path)
     tokenizer = load_tokenizer(str(path))
     model, loading = _from_pretrained_or_explain(
         AutoModelForSequenceClassification.from_pretrained,
@@ -483,7 +494,7 @@ def load_model(
     )
     _check_weights_match(path, loading)
     _name_outputs(model, source, labels)
-    recorded = record.get("labels")
+    recorded = record.labels
     if recorded is not None and recorded != model_labels(model):
         raise LahanError(
             f"'{path}': lahan.json lists the labels {recorded} but config.json's id2label says "
@@ -553,7 +564,7 @@ def _load_hub_classifier(
         )
     tokenizer = load_tokenizer(source)
     model.eval()
-    return model, tokenizer, {}
+    return model, tokenizer, ModelRecord()
 
 
 def position_limit(model: PreTrainedModel) -> int | None:
@@ -566,12 +577,11 @@ def position_limit(model: PreTrainedModel) -> int | None:
     return positions - offset
 
 
-def inference_max_length(model: PreTrainedModel, record: dict) -> int:
+def inference_max_length(model: PreTrainedModel, record: ModelRecord) -> int:
     """Tokens per text at inference: what lahan trained it with, else 128 (lahan's
     training default), capped by the position table of a model published elsewhere."""
-    trained = record.get("config", {}).get("TrainConfig", {}).get("max_length")
-    if trained is not None:
-        return int(trained)
+    if record.max_length is not None:
+        return record.max_length
     limit = position_limit(model)
     return 128 if limit is None else min(128, limit)
 
@@ -584,24 +594,15 @@ def model_labels(model: PreTrainedModel) -> list[str]:
 # --------------------------------------------------------------------------- save
 
 
-def read_record(path: str | Path) -> dict:
-    record_path = Path(path) / RECORD_FILE
-    if not record_path.exists():
-        return {}
-    try:
-        return json.loads(record_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise LahanError(f"{record_path} is not valid JSON ({err}): the folder is damaged") from err
-
-
 def save_model(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     out: str | Path,
-    record: dict,
+    record: ModelRecord | dict,
     write_extra: Callable[[Path], None] | None = None,
 ) -> Path:
     """Save model + tokenizer + lahan.json atomically: the folder appears whole or not at all.
+    The record gets the lahan version, the time, the model's labels and the library versions.
 
     ``write_extra(folder)`` may add files (reports, plots) inside the same atomic step.
     """
@@ -611,12 +612,15 @@ def save_model(
         tokenizer.save_pretrained(tmp)
         if write_extra is not None:
             write_extra(tmp)
-        full = {
-            "lahan_version": __version__,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "labels": model_labels(model),
-            **record,
-            "versions": library_versions(),
-        }
-        atomic_write_json(tmp / RECORD_FILE, full)
+        if isinstance(record, dict):
+            record = ModelRecord.from_dict(record)
+        written = replace(
+            record,  # the caller's record is left as it is (it may be saved again)
+            lahan_version=__version__,
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
+            # a pretrained encoder's record says [] (no classes yet)
+            labels=model_labels(model) if record.labels is None else record.labels,
+            versions=library_versions(),
+        )
+        written.write(tmp / RECORD_FILE)
     return out

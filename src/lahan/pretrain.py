@@ -42,7 +42,7 @@ from transformers.modeling_outputs import MaskedLMOutput
 
 from lahan.config import PretrainConfig  # noqa: F401  (re-exported)
 from lahan.data.clean import normalize_text
-from lahan.errors import LahanError
+from lahan.errors import LahanError, OptionError
 from lahan.progress import progress as progress_lines
 
 IGNORE = -100  # label of positions that are not predicted
@@ -56,37 +56,40 @@ def read_corpus(path: str | Path) -> list[str]:
     are skipped. Refuses files that are missing, empty, binary or not UTF-8."""
     path = Path(path)
     if not path.is_file():
-        raise LahanError(f"--text '{path}': no such file")
+        raise OptionError("text", f" '{path}': no such file")
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError, zlib.error) as err:
-        raise LahanError(f"--text '{path}' is not a readable gzip file ({err})") from err
+        raise OptionError("text", f" '{path}' is not a readable gzip file ({err})") from err
     if not raw.strip():
-        raise LahanError(f"--text '{path}' is empty: give a file with one text per line")
+        raise OptionError("text", f" '{path}' is empty: give a file with one text per line")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise LahanError(
-            f"--text '{path}' is UTF-16 (it starts with a UTF-16 byte-order mark): convert it "
-            "to UTF-8, e.g. `iconv -f UTF-16 -t UTF-8 IN > OUT`"
+        raise OptionError(
+            "text",
+            f" '{path}' is UTF-16 (it starts with a UTF-16 byte-order mark): convert it "
+            "to UTF-8, e.g. `iconv -f UTF-16 -t UTF-8 IN > OUT`",
         )
     if b"\0" in raw[:65536]:
-        raise LahanError(
-            f"--text '{path}' looks binary (it holds NUL bytes): give a UTF-8 text file with "
-            "one text per line (UTF-16 files: convert with `iconv -f UTF-16 -t UTF-8`)"
+        raise OptionError(
+            "text",
+            f" '{path}' looks binary (it holds NUL bytes): give a UTF-8 text file with "
+            "one text per line (UTF-16 files: convert with `iconv -f UTF-16 -t UTF-8`)",
         )
     texts = []
     for number, line in enumerate(raw.split(b"\n"), start=1):
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError as err:
-            raise LahanError(
-                f"--text '{path}' line {number} is not UTF-8 (byte {line[err.start]:#04x} at "
-                f"column {err.start + 1}): convert the file to UTF-8, e.g. with `iconv`"
+            raise OptionError(
+                "text",
+                f" '{path}' line {number} is not UTF-8 (byte {line[err.start]:#04x} at "
+                f"column {err.start + 1}): convert the file to UTF-8, e.g. with `iconv`",
             ) from err
         text = normalize_text(text)
         if text:
             texts.append(text)
     if not texts:
-        raise LahanError(f"--text '{path}' holds no text, only blank lines")
+        raise OptionError("text", f" '{path}' holds no text, only blank lines")
     return texts
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from lahan.errors import LahanError
+from lahan.errors import LahanError, OptionError
 
 ENV = "LAHAN_THREADS"
 
@@ -36,7 +36,7 @@ def resolve_threads(threads: int | None = None) -> int:
     if threads is None:
         return available_cores()
     if threads < 1:
-        raise LahanError(f"--threads must be >= 1, got {threads}")
+        raise OptionError("threads", f" must be >= 1, got {threads}")
     return threads
 
 

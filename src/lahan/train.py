@@ -57,7 +57,7 @@ from lahan.checkpoint import (
     save_checkpoint,
 )
 from lahan.config import PRECISIONS, TrainConfig, fingerprint_precision  # noqa: F401
-from lahan.errors import LahanError
+from lahan.errors import OptionError
 from lahan.evaluate import compute_metrics, predict_logits
 from lahan.models import position_limit
 
@@ -326,9 +326,10 @@ class ShuffledBatches(Sampler[list[int]]):
 
 def make_accelerator(config: TrainConfig) -> Accelerator:
     if config.precision == "fp16" and not torch.cuda.is_available():
-        raise LahanError(
-            "--precision fp16 needs a CUDA GPU and none is available: "
-            "use --precision bf16 (CPU autocast) or --precision fp32"
+        raise OptionError(
+            "precision",
+            " fp16 needs a CUDA GPU and none is available: "
+            "use --precision bf16 (CPU autocast) or --precision fp32",
         )
     # Accelerate keeps its state process-wide and refuses a second Accelerator with
     # another precision; lahan runs several configurations in one process (sweeps),
@@ -346,14 +347,16 @@ def make_accelerator(config: TrainConfig) -> Accelerator:
         dataloader_config=DataLoaderConfiguration(split_batches=True),
     )
     if config.batch_size < accelerator.num_processes:
-        raise LahanError(
-            f"--batch-size {config.batch_size} is smaller than the number of processes "
-            f"({accelerator.num_processes}): each process needs at least one example per batch"
+        raise OptionError(
+            "batch_size",
+            f" {config.batch_size} is smaller than the number of processes "
+            f"({accelerator.num_processes}): each process needs at least one example per batch",
         )
     if config.batch_size % accelerator.num_processes:
-        raise LahanError(
-            f"--batch-size {config.batch_size} must be divisible by the number of "
-            f"processes ({accelerator.num_processes})"
+        raise OptionError(
+            "batch_size",
+            f" {config.batch_size} must be divisible by the number of "
+            f"processes ({accelerator.num_processes})",
         )
     return accelerator
 
@@ -362,9 +365,9 @@ def check_max_length(model: PreTrainedModel, max_length: int) -> None:
     """A max length beyond the position table would crash mid-run: refuse it up front."""
     limit = position_limit(model)
     if limit is not None and max_length > limit:
-        raise LahanError(
-            f"--max-length {max_length} is longer than the model's {limit} "
-            "positions: lower --max-length"
+        raise OptionError(
+            "max_length",
+            f" {max_length} is longer than the model's {limit} positions: lower --max-length",
         )
 
 
@@ -546,9 +549,10 @@ class _Run:
         if self.checkpoint is None:
             raise ValueError("resume needs a checkpoint folder")
         if self.accelerator.num_processes > 1:
-            raise LahanError(
-                "--resume continues single-process runs only (each process's RNG is not "
-                "saved yet): resume with one process, or start over"
+            raise OptionError(
+                "resume",
+                " continues single-process runs only (each process's RNG is not "
+                "saved yet): resume with one process, or start over",
             )
         self.resumed = load_checkpoint(
             self.checkpoint,

@@ -123,7 +123,7 @@ def test_mahanews_folder_layout_and_subset(tmp_path):
     tables = read(root, subsets=("shc",))
     assert {t.group for t in tables} == {"SHC"}
     msg = error_of(root, subsets=("LDC",))
-    assert "--subset LDC not found" in msg and "LPC, SHC" in msg
+    assert "subset LDC not found" in msg and "LPC, SHC" in msg
 
 
 def test_plain_folder_of_split_files(tmp_path):
@@ -216,7 +216,7 @@ def test_demo_source_reads_builtin_corpus():
 
 def test_subset_on_single_file_is_an_error(tmp_path):
     path = write_csv(tmp_path / "a.csv", ROWS)
-    assert "--subset SHC applies to folders" in error_of(path, subsets=("SHC",))
+    assert "subset SHC applies to folders" in error_of(path, subsets=("SHC",))
 
 
 def test_bomless_utf16_devanagari_is_named(tmp_path):

@@ -84,7 +84,7 @@ def test_onnx_folder_refuses_another_precision(trained_tiny, tmp_path):
     export_onnx(trained_tiny[0], tmp_path / "o", ExportConfig())
     with pytest.raises(LahanError, match="fixed at export"):
         load_predictor(tmp_path / "o", "int8")
-    with pytest.raises(LahanError, match="--precision"):
+    with pytest.raises(LahanError, match="^precision must be one of"):
         load_predictor(trained_tiny[0], "int4")
 
 

@@ -260,9 +260,9 @@ def test_attention_loss_runs_with_a_live_teacher(trained_tiny, demo_csv, tmp_pat
     from lahan.recipes.compress import run_compress
 
     record = run_compress(cfg)
-    assert record["distill_cache"]["mode"] == "live"
-    assert record["train"]["steps"] > 0
-    with pytest.raises(LahanError, match="--student needs --distill"):
+    assert record.distill_cache["mode"] == "live"
+    assert record.train["steps"] > 0
+    with pytest.raises(LahanError, match="^student needs --distill"):
         CompressConfig(teacher="t", data=cfg.data, out="o", student="layers:1")
 
 

@@ -35,7 +35,7 @@ def test_parse_layers():
         "layers:1,1",
         "layers:0,1,2,3,4,5",
     ):
-        with pytest.raises(LahanError, match="--student"):
+        with pytest.raises(LahanError, match="^student "):
             parse_layers(bad, 6)
 
 

@@ -158,7 +158,7 @@ def test_invalid_prune_config(kwargs, message):
 
 
 def test_block_that_does_not_divide_is_a_clear_error():
-    with pytest.raises(LahanError, match="--block 24x24 does not divide the 64x64"):
+    with pytest.raises(LahanError, match="^block 24x24 does not divide the 64x64"):
         MovementPruning(_bert(), PruneConfig(sparsity=0.5, granularity="hybrid", block=(24, 24)))
 
 

@@ -15,6 +15,7 @@ from lahan.recipes.report import (
     scatter_points,
     write_report,
 )
+from lahan.records import SweepRow
 from lahan.sweep.results import RESULTS_FILE
 
 
@@ -32,7 +33,13 @@ def test_scatter_uses_same_run_ratios_not_raw_docs_per_s():
         _row("baseline", 0.80, 100),
         _row("a", 0.79, 300) | {"throughput_docs_per_s": 150.0},
     ]
-    assert scatter_points(rows, "accuracy") == [("baseline", 1.0, 80.0), ("a", 3.0, 79.0)]
+    points = scatter_points(_typed(rows), "accuracy")
+    assert points == [("baseline", 1.0, 80.0), ("a", 3.0, 79.0)]
+
+
+def _typed(rows: list[dict]) -> list[SweepRow]:
+    """Rows as the report reads them back from results.jsonl."""
+    return [SweepRow.from_dict(r) for r in rows]
 
 
 def _row(i, acc, speed, **extra):
@@ -104,9 +111,9 @@ def test_report_renders_with_every_png(tmp_path, capsys):
 
 def test_recommendation_rule_is_configurable():
     rows = [_row("baseline", 0.80, 100), _row("a", 0.795, 300), _row("b", 0.78, 500)]
-    assert recommend(rows, ReportConfig(within=1.0))["id"] == "a"
-    assert recommend(rows, ReportConfig(within=3.0))["id"] == "b"
-    assert recommend(rows, ReportConfig(within=0.0))["id"] == "baseline"
+    assert recommend(_typed(rows), ReportConfig(within=1.0)).id == "a"
+    assert recommend(_typed(rows), ReportConfig(within=3.0)).id == "b"
+    assert recommend(_typed(rows), ReportConfig(within=0.0)).id == "baseline"
 
 
 def test_report_errors(tmp_path):
@@ -134,7 +141,7 @@ def test_ratios_show_their_spread_and_moved_baselines_are_marked(tmp_path):
     assert "1.30 (1.21-1.40)" in line["a"] and "130.0 (95.0)" in line["a"]
     assert "baseline -59% vs median" in line["b"] and "vs median" not in line["a"]
     assert "The baseline of 1 row(s) (`b`) ran more than 20%" in md
-    assert baseline_drift([_row("x", 0.8, 100)]) == {}  # rows from before: nothing marked
+    assert baseline_drift(_typed([_row("x", 0.8, 100)])) == {}  # rows from before: nothing marked
 
 
 def test_html_report_renders_markdown_not_backticks(tmp_path):

@@ -7,6 +7,7 @@ import pytest
 import lahan.recipes.sweep as sweep_run
 from lahan.data import DataConfig
 from lahan.recipes.sweep import SweepConfig, best_rows, run_sweep
+from lahan.records import SweepRow
 from lahan.sweep.results import RESULTS_FILE, append_result, read_results
 from lahan.train import TrainConfig
 
@@ -68,13 +69,15 @@ def test_sweep_resumes_after_a_killed_row(trained_tiny, demo_csv, tmp_path, monk
     lines = (tmp_path / "sweep" / RESULTS_FILE).read_text().splitlines()
     ids = [json.loads(line)["id"] for line in lines]
     assert ids == ["baseline", "p50", "p50+bf16", "p50+onnx-int8", "p50+fp16"]  # once each
-    assert done["p50+fp16"]["status"] == "skipped" and "CUDA" in done["p50+fp16"]["reason"]
+    assert done["p50+fp16"].status == "skipped" and "CUDA" in done["p50+fp16"].reason
     p50 = done["p50"]
-    assert p50["status"] == "ok" and p50["train_seconds"] > 0 and p50["train_kg_co2"] > 0
-    assert p50["params"] < done["baseline"]["params"]
-    assert done["p50+bf16"]["train_seconds"] == p50["train_seconds"]  # derived: same model
-    assert done["p50+onnx-int8"]["size_on_disk_bytes"] < p50["size_on_disk_bytes"]
-    assert done["baseline"]["speedup_vs_baseline"] == 1.0
+    assert p50.ok and p50.train_seconds > 0 and p50.train_kg_co2 > 0
+    assert p50.params < done["baseline"].params
+    assert done["p50+bf16"].train_seconds == p50.train_seconds  # derived: same model
+    assert done["p50+onnx-int8"].size_on_disk_bytes < p50.size_on_disk_bytes
+    assert done["baseline"].speedup_vs_baseline == 1.0
+    # what the sweep returned is what results.jsonl holds, read back
+    assert read_results(config.out)["p50"] == p50
     # a third run has nothing to do
     calls.clear()
     run_sweep(config, progress=False)
@@ -83,18 +86,18 @@ def test_sweep_resumes_after_a_killed_row(trained_tiny, demo_csv, tmp_path, monk
 
 def test_best_rows_pick_the_fastest_within_the_margin(tmp_path):
     def row(i, acc, speed, precision="fp32"):
-        return {
-            "id": i,
-            "status": "ok",
-            "accuracy": acc,
-            "baseline_accuracy": 0.80,
-            "throughput_docs_per_s": 1000 / speed,  # raw docs/s from separate runs: ignored
-            "speedup_vs_baseline": speed / 10,
-            "row": {"runtime": "torch", "precision": precision},
-        }
+        return SweepRow(
+            id=i,
+            status="ok",
+            accuracy=acc,
+            baseline_accuracy=0.80,
+            throughput_docs_per_s=1000 / speed,  # raw docs/s from separate runs: ignored
+            speedup_vs_baseline=speed / 10,
+            row={"runtime": "torch", "precision": precision},
+        )
 
     results = {
-        r["id"]: r
+        r.id: r
         for r in [
             row("baseline", 0.80, 10),
             row("a", 0.795, 50),
@@ -136,11 +139,11 @@ def test_changed_settings_and_failed_rows(trained_tiny, demo_csv, tmp_path, monk
 
     monkeypatch.setattr(sweep_run, "run_row", failing)
     done = run_sweep(config, progress=False)  # the failure is recorded, the sweep goes on
-    assert done["p"]["status"] == "failed" and "TypeError: unsupported" in done["p"]["reason"]
+    assert done["p"].status == "failed" and "TypeError: unsupported" in done["p"].reason
     assert "Traceback" in (tmp_path / "sweep" / "failures" / "p.txt").read_text()
     monkeypatch.setattr(sweep_run, "run_row", real)
     done = run_sweep(config, progress=False)  # ... and retried next time
-    assert done["p"]["status"] == "ok"
+    assert done["p"].ok
     assert not (tmp_path / "sweep" / "failures" / "p.txt").exists()  # stale trace removed
     changed = SweepConfig(
         **{**config.__dict__, "train": TrainConfig(epochs=2, batch_size=32, max_length=48)}

@@ -60,7 +60,6 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from lahan.io import atomic_write_json
     from lahan.recipes.bench import format_bench_table, run_bench
 
     config = BenchConfig(
@@ -77,12 +76,12 @@ def run(args: argparse.Namespace) -> int:
     )
     report = run_bench(config, progress=lambda m: print(m, file=sys.stderr))
     print(format_bench_table(report))
-    m = report["machine"]
+    m = report.machine
     print(
         f"\n{m['processor']}, {m['torch_threads']} threads, GEMM {m['gemm_flops_per_s'] / 1e9:.0f} "
-        f"GFLOP/s; energy: {next(iter(report['models'].values()))['energy']['power_method']}"
+        f"GFLOP/s; energy: {next(iter(report.models.values())).energy['power_method']}"
     )
     if args.json:
-        atomic_write_json(args.json, report)
+        report.write(args.json)
         print(f"report: {args.json}")
     return 0

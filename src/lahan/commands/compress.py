@@ -207,34 +207,34 @@ def run_and_print(config, made_by: str) -> int:
     return 0
 
 
-def print_summary(record: dict) -> None:
-    """What prune/distill/compress print on success."""
+def print_summary(record) -> None:
+    """What prune/distill/compress print on success (``record``: a ``ModelRecord``)."""
     from lahan.evaluate import format_metrics_table
 
-    print(f"configuration: {record['configuration']}")
-    m = record["metrics"]
-    if record["table"]:
-        print(record["table"])
+    print(f"configuration: {record.configuration}")
+    m = record.metrics
+    if record.table:
+        print(record.table)
     rows = [("teacher", m["dev_teacher"]), ("compressed", m["dev"])]
     if m["dev_at_precision"]:
-        rows.append((f"at {record['inference_precision']}", m["dev_at_precision"]))
+        rows.append((f"at {record.inference_precision}", m["dev_at_precision"]))
     print(format_metrics_table(rows))
-    params = record["params"]
+    params = record.params
     line = f"parameters {params['teacher']['total']:,} -> {params['compressed']['total']:,}"
-    if record["structure"]:
-        s = record["structure"]
+    if record.structure:
+        s = record.structure
         line += f"; heads {s['heads_after']}/{s['heads_before']}"
         line += f"; FFN {s['ffn_after']}/{s['ffn_before']}"
     print(line)
-    cache = record["distill_cache"]
+    cache = record.distill_cache
     if cache and cache["mode"] == "cached":
         how = "cache hit" if cache["hit"] else "computed and cached"
         print(f"teacher outputs: {how} in {cache['seconds']:.1f}s ({cache['path']})")
     elif cache:
         print(f"teacher outputs: live ({cache['reason']})")
-    if record["train"]:
-        print(f"training took {record['train']['train_seconds']:.1f}s")
-    lat = record["latency"]
+    if record.train:
+        print(f"training took {record.train_seconds:.1f}s")
+    lat = record.latency
     print(
         f"speed (batch {lat['compressed']['batch_size']}, dev texts, same run, "
         f"{canonical_precision(lat['precision'])} vs teacher fp32): "

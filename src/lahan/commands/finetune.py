@@ -57,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if not PartialState().is_main_process:
         return 0  # under several processes, only the first one reports
-    train = record["train"]
-    print(format_metrics_table([("dev", record["metrics"]["dev"])]))
+    train = record.train
+    print(format_metrics_table([("dev", record.metrics["dev"])]))
     print(
         f"best epoch {train['best_epoch']}, {train['steps']} steps, "
         f"{train['train_seconds']:.1f}s ({train['examples_per_second']:.0f} examples/s)"

@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         data_config=data_config_from_args(args) if args.data else None,
         resume=args.resume,
     )
-    corpus, train, best = record["corpus"], record["train"], record["metrics"]["heldout"]
+    corpus, train, best = record.corpus, record.train, record.metrics["heldout"]
     print(
         f"{corpus['texts']} texts, {corpus['train_tokens']:,} training tokens in "
         f"{corpus['train_blocks']} blocks, vocabulary {corpus['vocab_size']:,}"

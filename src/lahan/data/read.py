@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from lahan.config import DataConfig
 from lahan.data.types import DroppedRows
-from lahan.errors import LahanError
+from lahan.errors import LahanError, OptionError
 from lahan.hub import hub_unreachable, looks_like_hub_id
 
 # Long news paragraphs exceed csv's default 128 KiB field limit.
@@ -86,9 +86,10 @@ def read_source(config: DataConfig) -> list[RawTable]:
         return read_folder(path, config)
     if path.is_file():
         if config.subsets:
-            raise LahanError(
-                f"--subset {','.join(config.subsets)} applies to folders with sub-datasets, "
-                f"but {source} is a single file: drop --subset or pass the folder"
+            raise OptionError(
+                "subset",
+                f" {','.join(config.subsets)} applies to folders with sub-datasets, "
+                f"but {source} is a single file: drop --subset or pass the folder",
             )
         return [read_file(path, group=path.stem, split=None, config=config)]
     if path.exists():
@@ -149,16 +150,18 @@ def read_folder(folder: Path, config: DataConfig) -> list[RawTable]:
     top = [f for f in _data_files(folder) if split_of(f)]
     if config.subsets:
         if not subdirs:
-            raise LahanError(
-                f"--subset {','.join(config.subsets)}: {folder} has no sub-dataset folders "
-                "(like SHC/ or LPC/): drop --subset"
+            raise OptionError(
+                "subset",
+                f" {','.join(config.subsets)}: {folder} has no sub-dataset folders "
+                "(like SHC/ or LPC/): drop --subset",
             )
         by_name = {d.name.lower(): d for d in subdirs}
         unknown = [s for s in config.subsets if s.lower() not in by_name]
         if unknown:
-            raise LahanError(
-                f"--subset {','.join(unknown)} not found in {folder}: "
-                f"choose from {', '.join(d.name for d in subdirs)}"
+            raise OptionError(
+                "subset",
+                f" {','.join(unknown)} not found in {folder}: "
+                f"choose from {', '.join(d.name for d in subdirs)}",
             )
         wanted = {s.lower() for s in config.subsets}
         subdirs = [d for d in subdirs if d.name.lower() in wanted]

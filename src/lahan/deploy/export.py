@@ -175,7 +175,7 @@ def export_onnx(
             "pad_token_id": tokenizer.pad_token_id or 0,
             "inputs": names,
             "source": str(model_dir),
-            "source_configuration": record.get("configuration") or record.get("made_by"),
+            "source_configuration": record.configuration or record.made_by,
             "config": asdict(config),
             "versions": library_versions(),
         }

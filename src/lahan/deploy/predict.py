@@ -19,7 +19,7 @@ from typing import BinaryIO, TextIO
 
 from lahan.config import PredictConfig  # noqa: F401  (re-exported)
 from lahan.deploy.predictor import softmax
-from lahan.errors import LahanError
+from lahan.errors import LahanError, OptionError
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson")  # read as tables; anything else: lines
 
@@ -59,7 +59,7 @@ def read_table(path: str, text_col: str | None = None) -> Iterator[tuple[int, st
 
     file = Path(path)
     if not file.is_file():
-        raise LahanError(f"--input '{path}': no such file")
+        raise OptionError("input", f" '{path}': no such file")
     table = read_file(file, file.stem, None, DataConfig(text_col=text_col), need_label=False)
     for reason, rows in table.dropped.items():
         if reason == "blank line":
@@ -144,8 +144,8 @@ def open_text(path: str) -> BinaryIO:
     try:
         return open(path, "rb")  # noqa: SIM115
     except FileNotFoundError as err:
-        raise LahanError(f"--input '{path}': no such file") from err
+        raise OptionError("input", f" '{path}': no such file") from err
     except IsADirectoryError as err:
-        raise LahanError(
-            f"--input '{path}' is a folder: pass a text file, one text per line"
+        raise OptionError(
+            "input", f" '{path}' is a folder: pass a text file, one text per line"
         ) from err

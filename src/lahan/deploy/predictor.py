@@ -1,4 +1,5 @@
-"""One interface over a torch model folder (any precision) and an exported ONNX folder.
+"""One interface over a torch model folder (any precision), an exported ONNX folder and a
+TF-IDF + linear SVM reference folder (``lahan.reference``).
 
 ``load_predictor(path, precision)`` returns an object with ``labels``,
 ``max_length``, ``info`` (how the model was made) and ``logits(texts, batch_size)``
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from lahan.config import INFERENCE_PRECISIONS
-from lahan.errors import LahanError
+from lahan.errors import LahanError, OptionError
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -58,9 +59,9 @@ class TorchPredictor:
             "padding": "max_length" if padded else "dynamic",
             "device": str(device),
             "model": str(folder),
-            "made_by": record.get("made_by"),
-            "configuration": record.get("configuration"),
-            "metrics": record.get("metrics"),
+            "made_by": record.made_by,
+            "configuration": record.configuration,
+            "metrics": record.metrics,
             "labels": self.labels,
             "max_length": self.max_length,
         }
@@ -124,6 +125,55 @@ class OnnxPredictor:
             tok.enable_truncation(self.max_length)
 
 
+# A reference model reads whole texts: no truncation. Its ``max_length`` is this number
+# (not None) so callers' ``min(count, max_length)`` and ``count > max_length`` keep working.
+NO_LENGTH_LIMIT = 2**31 - 1
+
+
+class ReferencePredictor:
+    """The TF-IDF + linear SVM reference model behind the same interface. It runs on the
+    CPU in float32; ``token_counts`` are character counts (it has no tokenizer) and
+    ``max_length`` is :data:`NO_LENGTH_LIMIT`, since it never truncates."""
+
+    def __init__(self, folder: str | Path, labels: tuple | None = None):
+        from lahan.reference import load_reference
+
+        self.model = load_reference(folder)
+        self.labels = list(self.model.labels)
+        if labels is not None and list(labels) != self.labels:
+            # its labels come from the training data: there are no placeholders to name
+            raise OptionError(
+                "labels",
+                f" gives {len(labels)} names ({', '.join(map(str, labels))}) but "
+                f"'{folder}' is a reference model that already names its {len(self.labels)} "
+                f"outputs ({', '.join(self.labels)}): leave --labels out",
+            )
+        self.max_length = NO_LENGTH_LIMIT
+        self.precision = "fp32"
+        manifest = self.model.manifest
+        self.info = {
+            "runtime": "sklearn",
+            "precision": self.precision,
+            "padding": "none",
+            "device": "cpu",
+            "model": str(folder),
+            "made_by": "reference",
+            "configuration": manifest.get("config"),
+            "metrics": manifest.get("metrics"),
+            "labels": self.labels,
+            "max_length": self.max_length,
+            "n_features": manifest.get("n_features"),
+        }
+
+    def logits(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Decision scores, float32 [n, len(labels)], input order (an empty input gives
+        a (0, len(labels)) array)."""
+        return self.model.scores(list(texts), batch_size)
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        return [len(text) for text in texts]
+
+
 def is_onnx_folder(path: str | Path) -> bool:
     from lahan.deploy.onnx_runtime import MANIFEST
 
@@ -132,18 +182,29 @@ def is_onnx_folder(path: str | Path) -> bool:
 
 def load_predictor(
     path: str | Path, precision: str = "fp32", labels: tuple | None = None
-) -> TorchPredictor | OnnxPredictor:
-    """The predictor for a model folder or an ONNX export; ``labels`` names the outputs of
-    a placeholder-labelled classifier (LABEL_0, ...)."""
+) -> TorchPredictor | OnnxPredictor | ReferencePredictor:
+    """The predictor for a model folder, an ONNX export or a reference (TF-IDF + SVM)
+    folder; ``labels`` names the outputs of a placeholder-labelled classifier (LABEL_0, ...)."""
     if precision not in INFERENCE_PRECISIONS:
-        raise LahanError(
-            f"--precision must be one of {', '.join(INFERENCE_PRECISIONS)}, got '{precision}'"
+        raise OptionError(
+            "precision", f" must be one of {', '.join(INFERENCE_PRECISIONS)}, got '{precision}'"
         )
-    if is_onnx_folder(path):
+    from lahan.reference import is_reference_folder
+
+    fixed = {  # folders whose precision is not chosen at load time, and why
+        OnnxPredictor: "an exported ONNX folder: its precision was fixed at export "
+        "(lahan export --quantize int8)",
+        ReferencePredictor: "a TF-IDF + linear SVM reference model: it runs in fp32 on the CPU",
+    }
+    kind = (
+        OnnxPredictor
+        if is_onnx_folder(path)
+        else ReferencePredictor
+        if is_reference_folder(path)
+        else None
+    )
+    if kind is not None:
         if precision != "fp32":
-            raise LahanError(
-                f"'{path}' is an exported ONNX folder: its precision was fixed at export "
-                "(lahan export --quantize int8); leave --precision out"
-            )
-        return OnnxPredictor(path, labels=labels)
+            raise LahanError(f"'{path}' is {fixed[kind]}; leave --precision out")
+        return kind(path, labels=labels)
     return TorchPredictor(path, precision, labels=labels)

@@ -19,7 +19,7 @@ from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from lahan.arch import family, layer_list
-from lahan.errors import LahanError
+from lahan.errors import OptionError
 from lahan.models import ModelConfig, build_preset, load_pretrained, model_labels
 
 LAYERS_PREFIX = "layers:"
@@ -55,29 +55,33 @@ def parse_layers(spec: str, teacher_layers: int) -> list[int]:
     try:
         values = [int(x) for x in body.split(",")] if body else []
     except ValueError as err:
-        raise LahanError(f"--student '{spec}': {usage}") from err
+        raise OptionError("student", f" '{spec}': {usage}") from err
     if not values:
-        raise LahanError(f"--student '{spec}': {usage}")
+        raise OptionError("student", f" '{spec}': {usage}")
     if len(values) == 1 and "," not in body:
         count = values[0]
         if not 1 <= count < teacher_layers:
-            raise LahanError(
-                f"--student '{spec}': the teacher has {teacher_layers} layers, so N must be "
-                f"in 1..{teacher_layers - 1} (a student with all of them is the teacher)"
+            raise OptionError(
+                "student",
+                f" '{spec}': the teacher has {teacher_layers} layers, so N must be "
+                f"in 1..{teacher_layers - 1} (a student with all of them is the teacher)",
             )
         if count == 1:
             return [teacher_layers - 1]
         step = (teacher_layers - 1) / (count - 1)
         return [int(i * step + 0.5) for i in range(count)]
     if any(v < 0 or v >= teacher_layers for v in values):
-        raise LahanError(
-            f"--student '{spec}': layer indices must be in 0..{teacher_layers - 1} "
-            f"(the teacher has {teacher_layers} layers)"
+        raise OptionError(
+            "student",
+            f" '{spec}': layer indices must be in 0..{teacher_layers - 1} "
+            f"(the teacher has {teacher_layers} layers)",
         )
     if values != sorted(set(values)):
-        raise LahanError(f"--student '{spec}': layer indices must be increasing, without repeats")
+        raise OptionError(
+            "student", f" '{spec}': layer indices must be increasing, without repeats"
+        )
     if len(values) == teacher_layers:
-        raise LahanError(f"--student '{spec}' keeps every layer: that is the teacher itself")
+        raise OptionError("student", f" '{spec}' keeps every layer: that is the teacher itself")
     return values
 
 
@@ -133,20 +137,22 @@ def check_same_tokenizer(
     )
     if teacher_vocab != student_vocab:
         differ = len(set(teacher_vocab.items()) ^ set(student_vocab.items()))
-        raise LahanError(
-            f"--student '{student_name}' has another tokenizer than the teacher "
+        raise OptionError(
+            "student",
+            f" '{student_name}' has another tokenizer than the teacher "
             f"({len(student_vocab):,} vs {len(teacher_vocab):,} tokens, {differ:,} entries "
-            f"differ): distillation needs both to read the same tokens; {fix}"
+            f"differ): distillation needs both to read the same tokens; {fix}",
         )
     sample = list(texts[:200])
     t_ids = teacher_tok(sample, truncation=True, max_length=max_length)["input_ids"]
     s_ids = student_tok(sample, truncation=True, max_length=max_length)["input_ids"]
     mismatched = [i for i, (a, b) in enumerate(zip(t_ids, s_ids, strict=True)) if a != b]
     if mismatched:
-        raise LahanError(
-            f"--student '{student_name}' has the teacher's vocabulary but tokenizes "
+        raise OptionError(
+            "student",
+            f" '{student_name}' has the teacher's vocabulary but tokenizes "
             f"{len(mismatched)} of {len(sample)} training texts differently (e.g. text "
-            f"{mismatched[0]}: normalisation or casing differ); {fix}"
+            f"{mismatched[0]}: normalisation or casing differ); {fix}",
         )
 
 
@@ -197,10 +203,11 @@ def make_student(
     model, tokenizer, label_map = load_pretrained(ModelConfig(source=spec, relabel=relabel), labels)
     student_labels = model_labels(model)
     if len(student_labels) != len(labels) or set(label_map.values()) != set(student_labels):
-        raise LahanError(
-            f"--student '{spec}' has labels {student_labels} but the teacher has {labels}: "
+        raise OptionError(
+            "student",
+            f" '{spec}' has labels {student_labels} but the teacher has {labels}: "
             "distillation matches the two outputs label by label, so both need the same "
-            "labels (--relabel maps names that differ only in spelling)"
+            "labels (--relabel maps names that differ only in spelling)",
         )
     check_same_tokenizer(teacher_tok, tokenizer, train_texts, spec, max_length)
     # Student label j is teacher label order[j], so teacher logits can be reordered.

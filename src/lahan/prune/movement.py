@@ -33,7 +33,7 @@ from torch.nn.utils import parametrize
 
 from lahan.arch import prunable_layers
 from lahan.config import GRANULARITIES, METHODS, PruneConfig  # noqa: F401  (re-exported)
-from lahan.errors import LahanError
+from lahan.errors import OptionError
 
 
 def cubic_sparsity(step: int, total: int, config: PruneConfig) -> float:
@@ -115,9 +115,10 @@ class MovementPruning:
                     linear = getattr(layer, name)
                     out_f, in_f = linear.weight.shape
                     if out_f % rows or in_f % cols:
-                        raise LahanError(
-                            f"--block {rows}x{cols} does not divide the {out_f}x{in_f} "
-                            f"attention matrices: choose a block size that divides them"
+                        raise OptionError(
+                            "block",
+                            f" {rows}x{cols} does not divide the {out_f}x{in_f} "
+                            f"attention matrices: choose a block size that divides them",
                         )
                     blocks = self._new_scores((out_f // rows, in_f // cols), "attention")
                     self._mask(linear, MaskedWeight(blocks, "blocks", (rows, cols)))

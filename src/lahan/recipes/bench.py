@@ -33,7 +33,7 @@ import torch
 from lahan.config import BenchConfig, DataConfig, parse_model_spec  # noqa: F401
 from lahan.data import load_dataset
 from lahan.deploy.predictor import OnnxPredictor, TorchPredictor, is_onnx_folder
-from lahan.errors import LahanError
+from lahan.errors import LahanError, OptionError
 from lahan.evaluate import compute_metrics, metrics_by_group
 from lahan.measure.energy import track_energy
 from lahan.measure.flops import flops_for_lengths
@@ -42,6 +42,7 @@ from lahan.measure.memory import peak_memory
 from lahan.measure.size import count_parameters, weights_size_on_disk
 from lahan.measure.timing import interleaved_times, summarize, timed_for
 from lahan.models import has_placeholder_labels, label_ids, resolve_label_map
+from lahan.records import BenchMeasurement, BenchReport
 
 
 def _load(spec: str, threads: int | None = None, labels: tuple | None = None):
@@ -50,9 +51,10 @@ def _load(spec: str, threads: int | None = None, labels: tuple | None = None):
     labels = labels if labels is not None and has_placeholder_labels(path) else None
     if is_onnx_folder(path):
         if precision != "fp32" or padded:
-            raise LahanError(
-                f"--model '{spec}': an ONNX folder's precision is fixed at export and it "
-                "pads dynamically; pass the folder alone"
+            raise OptionError(
+                "model",
+                f" '{spec}': an ONNX folder's precision is fixed at export and it "
+                "pads dynamically; pass the folder alone",
             )
         return OnnxPredictor(path, threads or torch.get_num_threads(), labels)
     return TorchPredictor(path, precision, padded=padded, labels=labels)
@@ -84,7 +86,9 @@ def _predict(predictor, batch: list[str], batch_size: int):
     return call
 
 
-def _throughput_and_energy(config: BenchConfig, predictors: dict, texts: list[str], results):
+def _throughput_and_energy(
+    config: BenchConfig, predictors: dict, texts: list[str], results: dict[str, BenchMeasurement]
+) -> None:
     """Interleaved rounds of whole-split passes: docs/s per round, energy summed."""
     names = list(predictors)
     rates: dict[str, list[float]] = {name: [] for name in names}
@@ -108,11 +112,11 @@ def _throughput_and_energy(config: BenchConfig, predictors: dict, texts: list[st
             energy[name]["power_method"] = tracked["power_method"]
             energy[name]["country"] = tracked["country"]
     for name in names:
-        e = energy[name]
-        results[name]["throughput_docs_per_s"] = statistics.median(rates[name])
-        results[name]["throughput_tokenization_timed"] = True  # texts in, as a request
-        results[name]["throughput_rounds_docs_per_s"] = rates[name]
-        results[name]["energy"] = {
+        e, measured = energy[name], results[name]
+        measured.throughput_docs_per_s = statistics.median(rates[name])
+        measured.throughput_tokenization_timed = True  # texts in, as a request
+        measured.throughput_rounds_docs_per_s = rates[name]
+        measured.energy = {
             "kwh_per_1000": e["kwh"] / e["predictions"] * 1000,
             "kg_co2_per_1000": e["kg_co2"] / e["predictions"] * 1000,
             "power_method": e["power_method"],
@@ -155,7 +159,7 @@ def _memory_child(spec, texts, threads, labels, batch_size) -> dict:
     return result
 
 
-def run_bench(config: BenchConfig, progress=print) -> dict:
+def run_bench(config: BenchConfig, progress=print) -> BenchReport:
     if config.threads:
         torch.set_num_threads(config.threads)
     dataset = load_dataset(config.data)
@@ -169,7 +173,8 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
     names = config.names or list(config.models)
     with track_energy(config.country):  # imports and starts CodeCarbon once, untimed
         pass
-    predictors, targets, results = {}, {}, {}
+    predictors, targets, flops = {}, {}, {}
+    results: dict[str, BenchMeasurement] = {}
     for name, spec in zip(names, config.models, strict=True):
         predictor = _load(spec, config.threads, config.labels)
         predictors[name] = predictor
@@ -185,33 +190,32 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
         lengths = [min(n, predictor.max_length) for n in predictor.token_counts(texts)]
         if getattr(predictor, "padded", False):  # the padding is computed too: count it
             lengths = [predictor.max_length] * len(texts)
-        flops = flops_for_lengths(model, lengths) if model is not None else None
+        flops[name] = flops_for_lengths(model, lengths) if model is not None else None
         params = count_parameters(model) if model is not None else None
         del model
-        results[name] = {
-            "spec": spec,
-            "runtime": predictor.info["runtime"],
-            "precision": predictor.precision,
-            "padding": predictor.info["padding"],
-            "accuracy": metrics["accuracy"],
-            "macro_f1": metrics["macro_f1"],
-            "by_group": metrics_by_group(targets[name], predicted, [r.group for r in rows]),
-            "n": len(texts),
-            "device": device,
-            "size_on_disk_bytes": _size_on_disk(spec),
-            "params": params,
-            "flops": flops,
-        }
+        results[name] = BenchMeasurement(
+            spec=spec,
+            runtime=predictor.info["runtime"],
+            precision=predictor.precision,
+            padding=predictor.info["padding"],
+            accuracy=metrics["accuracy"],
+            macro_f1=metrics["macro_f1"],
+            by_group=metrics_by_group(targets[name], predicted, [r.group for r in rows]),
+            n=len(texts),
+            device=device,
+            size_on_disk_bytes=_size_on_disk(spec),
+            params=params,
+        )
         progress(f"loaded {name}: accuracy {metrics['accuracy']:.4f}")
 
     _throughput_and_energy(config, predictors, texts, results)
     progress("measured throughput and energy")
-    for r in results.values():
-        flops = r.pop("flops")
-        rate = r["throughput_docs_per_s"] * flops / len(texts) if flops else None
-        r["flops_per_example"] = flops / len(texts) if flops else None
-        r["achieved_flops_per_s"] = rate
-        r["fraction_of_gemm_rate"] = rate / gemm[r["device"]] if rate else None
+    for name, r in results.items():
+        total = flops[name]
+        rate = r.throughput_docs_per_s * total / len(texts) if total else None
+        r.flops_per_example = total / len(texts) if total else None
+        r.achieved_flops_per_s = rate
+        r.fraction_of_gemm_rate = rate / gemm[r.device] if rate else None
 
     for batch_size in config.batch_sizes:
         count = min(len(texts), config.latency_texts if batch_size > 1 else 16)
@@ -224,7 +228,7 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
         times = interleaved_times(calls, repeats=config.repeats, warmup=config.warmup, cuda=cuda)
         for name, values in times.items():
             timing = summarize(values, batch_size, tokenization_timed=True)
-            results[name][f"latency_batch{batch_size}"] = {
+            results[name].latency[batch_size] = {
                 "median_s": timing["median_s"],
                 "p95_s": timing["p95_s"],
                 "docs_per_s": timing["docs_per_s"],
@@ -236,36 +240,33 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
     predictors.clear()  # the timing is over: free them before the memory processes
 
     for name, spec in zip(names, config.models, strict=True):
-        results[name]["memory"] = memory_in_fresh_process(spec, texts, config)
-        progress(f"memory of {name}: {results[name]['memory']['peak_bytes'] / 1e6:.0f} MB")
+        results[name].memory = memory_in_fresh_process(spec, texts, config)
+        progress(f"memory of {name}: {results[name].memory['peak_bytes'] / 1e6:.0f} MB")
 
     first = results[names[0]]
     for r in results.values():
-        r["ratios_vs_first"] = {
-            "throughput": r["throughput_docs_per_s"] / first["throughput_docs_per_s"],
+        r.ratios_vs_first = {
+            "throughput": r.throughput_docs_per_s / first.throughput_docs_per_s,
             # round by round (the same round of both models: adjacent in time)
             "throughput_rounds": [
                 mine / theirs
                 for mine, theirs in zip(
-                    r["throughput_rounds_docs_per_s"],
-                    first["throughput_rounds_docs_per_s"],
-                    strict=True,
+                    r.throughput_rounds_docs_per_s, first.throughput_rounds_docs_per_s, strict=True
                 )
             ],
-            "size": r["size_on_disk_bytes"] / first["size_on_disk_bytes"],
+            "size": r.size_on_disk_bytes / first.size_on_disk_bytes,
             **{
-                f"speed_batch{b}": first[f"latency_batch{b}"]["median_s"]
-                / r[f"latency_batch{b}"]["median_s"]
+                f"speed_batch{b}": first.latency[b]["median_s"] / r.latency[b]["median_s"]
                 for b in config.batch_sizes
             },
         }
-    return {
-        "split": config.split,
-        "data_fingerprint": dataset.fingerprint(),
-        "machine": machine
+    return BenchReport(
+        split=config.split,
+        data_fingerprint=dataset.fingerprint(),
+        machine=machine
         | {"gemm_flops_per_s": gemm.get("cuda", gemm.get("cpu"))}
         | {"gemm_flops_per_s_by_device": gemm},
-        "config": {
+        config={
             "batch_sizes": list(config.batch_sizes),
             "repeats": config.repeats,
             "warmup": config.warmup,
@@ -273,43 +274,43 @@ def run_bench(config: BenchConfig, progress=print) -> dict:
             "min_energy_seconds": config.min_energy_seconds,
             "country": config.country,
         },
-        "models": results,
-    }
+        models=results,
+    )
 
 
-def format_bench_table(report: dict) -> str:
+def format_bench_table(report: BenchReport) -> str:
     """A plain-text table whose columns are as wide as their widest cell (never run
     together, whatever the figures), separated by two spaces; numbers right-aligned."""
-    batch_sizes = report["config"]["batch_sizes"]
+    batch_sizes = report.batch_sizes
     header = ["model", "acc", "F1", "docs/s", "x"]
     header += [h for b in batch_sizes for h in (f"p50 b{b} ms", "x")]
     header += ["peak MB", "disk MB", "GFLOP/ex", "%GEMM", "Wh/1k", "gCO2/1k"]
     rows = [header]
-    for name, r in report["models"].items():
-        ratio = r["ratios_vs_first"]
-        flops = r["flops_per_example"]
-        frac = r["fraction_of_gemm_rate"]
+    for name, r in report.models.items():
+        ratio = r.ratios_vs_first
+        flops = r.flops_per_example
+        frac = r.fraction_of_gemm_rate
         rows.append(
             [
                 name,
-                f"{r['accuracy']:.4f}",
-                f"{r['macro_f1']:.4f}",
-                f"{r['throughput_docs_per_s']:.1f}",
+                f"{r.accuracy:.4f}",
+                f"{r.macro_f1:.4f}",
+                f"{r.throughput_docs_per_s:.1f}",
                 f"{ratio['throughput']:.2f}",
                 *(
                     cell
                     for b in batch_sizes
                     for cell in (
-                        f"{1000 * r[f'latency_batch{b}']['median_s']:.1f}",
+                        f"{1000 * r.latency[b]['median_s']:.1f}",
                         f"{ratio[f'speed_batch{b}']:.2f}",
                     )
                 ),
-                f"{r['memory']['peak_bytes'] / 1e6:.0f}",
-                f"{r['size_on_disk_bytes'] / 1e6:.1f}",
+                f"{r.memory['peak_bytes'] / 1e6:.0f}",
+                f"{r.size_on_disk_bytes / 1e6:.1f}",
                 f"{flops / 1e9:.3f}" if flops else "-",
                 f"{100 * frac:.1f}" if frac else "-",
-                f"{1000 * r['energy']['kwh_per_1000']:.3f}",
-                f"{1000 * r['energy']['kg_co2_per_1000']:.3f}",
+                f"{1000 * r.energy['kwh_per_1000']:.3f}",
+                f"{1000 * r.energy['kg_co2_per_1000']:.3f}",
             ]
         )
     widths = [max(len(row[c]) for row in rows) for c in range(len(header))]

@@ -23,9 +23,9 @@ from lahan.config import CompressConfig, LatencyConfig, TrimConfig  # noqa: F401
 from lahan.data import Dataset, Record, data_summary, load_dataset
 from lahan.deploy.variants import variant_report
 from lahan.distill import Distiller, Student, make_student, teacher_outputs
-from lahan.errors import LahanError
+from lahan.errors import OptionError
 from lahan.evaluate import evaluate_records, predict_logits, summary, write_report_files
-from lahan.io import atomic_write_json, check_output_folder
+from lahan.io import check_output_folder
 from lahan.measure import compare_latency, count_parameters, weights_size_on_disk
 from lahan.models import (
     config_dict,
@@ -40,9 +40,8 @@ from lahan.prune import shrink_to_dense, structure
 from lahan.prune.movement import MovementPruning, describe
 from lahan.prune.plot import plot_structure
 from lahan.prune.vocab import check_trimmable, trim_vocabulary
+from lahan.records import RESULT_FILE, CompressResult, ModelRecord
 from lahan.train import cross_entropy, encode, make_accelerator, train
-
-RESULT_FILE = "result.json"
 
 
 def _make_distiller(
@@ -61,9 +60,10 @@ def _make_distiller(
         student.model.set_attn_implementation("eager")
         s_heads = student.model.config.num_attention_heads
         if s_heads != teacher.config.num_attention_heads:
-            raise LahanError(
-                f"--attention-weight needs as many heads in the student ({s_heads}) as in "
-                f"the teacher ({teacher.config.num_attention_heads}): use --hidden-weight"
+            raise OptionError(
+                "attention_weight",
+                f" needs as many heads in the student ({s_heads}) as in "
+                f"the teacher ({teacher.config.num_attention_heads}): use --hidden-weight",
             )
     cached, info = None, {"mode": "live", "reason": ""}
     if not dcfg.cache:
@@ -103,14 +103,15 @@ def _make_distiller(
         device=accelerator.device,
     )
     if distiller.param_groups() and accelerator.num_processes > 1:
-        raise LahanError(
-            "--hidden-weight with a student of another width needs a projection that is not "
-            "synchronised across processes: run it in one process"
+        raise OptionError(
+            "hidden_weight",
+            " with a student of another width needs a projection that is not "
+            "synchronised across processes: run it in one process",
         )
     return distiller, info
 
 
-def run_compress(cfg: CompressConfig, made_by: str | None = None) -> dict:
+def run_compress(cfg: CompressConfig, made_by: str | None = None) -> ModelRecord:
     """Apply ``cfg``'s combination to its teacher; save the result to ``cfg.out``.
 
     Returns the record written to ``out/lahan.json``; ``out/result.json`` holds the
@@ -124,10 +125,11 @@ def run_compress(cfg: CompressConfig, made_by: str | None = None) -> dict:
     job = _prepare(cfg)
     trained = _train(cfg, job) if cfg.trains else _Trained(job.student.model, job.student.tokenizer)
     record, final_dev = _measure(cfg, job, trained)
-    record = {"made_by": made_by or cfg.method, **record}  # the command (or job) that made it
+    record.made_by = made_by or cfg.method  # the command (or job) that made it
     _save(cfg, job, trained, record, final_dev)
-    record["table"] = describe(trained.sparsity) if trained.sparsity else ""
-    record["result"] = result_row(record) if "size_on_disk" in record else None
+    record.table = describe(trained.sparsity) if trained.sparsity else ""
+    if record.size_on_disk is not None:  # measured while saving (by the main process)
+        record.result = CompressResult.from_record(record)
     return record
 
 
@@ -142,7 +144,7 @@ class _Job:
     dataset: Dataset
     teacher: PreTrainedModel
     teacher_tok: PreTrainedTokenizerBase
-    teacher_record: dict
+    teacher_record: ModelRecord
     label_map: dict[str, str]  # dataset label -> teacher label
     student: Student
     student_map: dict[str, str]  # dataset label -> student label
@@ -277,7 +279,7 @@ def _train(cfg: CompressConfig, job: _Job) -> _Trained:
     return trained
 
 
-def _measure(cfg: CompressConfig, job: _Job, trained: _Trained) -> tuple[dict, dict]:
+def _measure(cfg: CompressConfig, job: _Job, trained: _Trained) -> tuple[ModelRecord, dict]:
     """Dev scores of the result (fp32 and at the precision), parameters, and its speed
     against the teacher: (the record less its sizes on disk, the full fp32 dev report)."""
     model, tokenizer, precision = trained.model, trained.tokenizer, cfg.train.precision
@@ -304,32 +306,32 @@ def _measure(cfg: CompressConfig, job: _Job, trained: _Trained) -> tuple[dict, d
     speedup = latency["teacher"]["batch_median_s"] / latency["compressed"]["batch_median_s"]
     configs = [c for c in (cfg.data, cfg.train, cfg.prune, cfg.distill, cfg.trim) if c]
     student = job.student
-    record = {
-        "configuration": cfg.name(),
-        "teacher": str(cfg.teacher),
-        "teacher_data_fingerprint": job.teacher_record.get("data", {}).get("fingerprint"),
-        "student": {"spec": cfg.student, "kind": student.kind, "description": student.description},
-        "config": config_dict(*configs) | {"student": cfg.student, "relabel": cfg.relabel},
-        "data": data_summary(job.dataset),
-        "train": trained.result.to_dict() if trained.result else None,
-        "distill_cache": trained.cache_info,
-        "inference_precision": precision,
-        "precision_variant": precision_variant,  # vs fp32 on dev: deltas, agreement
-        "sparsity": trained.sparsity,
-        "structure": trained.kept,
-        "vocabulary": trained.vocab_report,
-        "params": {
+    record = ModelRecord(
+        configuration=cfg.name(),
+        teacher=str(cfg.teacher),
+        teacher_data_fingerprint=job.teacher_record.data_fingerprint,
+        student={"spec": cfg.student, "kind": student.kind, "description": student.description},
+        config=config_dict(*configs) | {"student": cfg.student, "relabel": cfg.relabel},
+        data=data_summary(job.dataset),
+        train=trained.result.to_dict() if trained.result else None,
+        distill_cache=trained.cache_info,
+        inference_precision=precision,
+        precision_variant=precision_variant,  # vs fp32 on dev: deltas, agreement
+        sparsity=trained.sparsity,
+        structure=trained.kept,
+        vocabulary=trained.vocab_report,
+        params={
             "teacher": job.teacher_params,
             "compressed": count_parameters(model),
         },
-        "metrics": {
+        metrics={
             "dev": summary(final_dev),
             "dev_teacher": summary(job.teacher_dev),
             "dev_at_precision": summary(dev_at_precision) if dev_at_precision else None,
             "dev_masked": summary(trained.masked_dev) if trained.masked_dev else None,
             "dev_shrunk": summary(trained.shrunk_dev) if trained.shrunk_dev else None,
         },
-        "latency": latency
+        latency=latency
         | {
             "speedup_vs_teacher": speedup,
             "device": str(device),
@@ -338,11 +340,13 @@ def _measure(cfg: CompressConfig, job: _Job, trained: _Trained) -> tuple[dict, d
             # (a sweep's speed-ups come from `bench`, which times texts in, logits out)
             "tokenization_timed": False,
         },
-    }
+    )
     return record, final_dev
 
 
-def _save(cfg: CompressConfig, job: _Job, trained: _Trained, record: dict, final_dev: dict) -> None:
+def _save(
+    cfg: CompressConfig, job: _Job, trained: _Trained, record: ModelRecord, final_dev: dict
+) -> None:
     """The model folder (weights, lahan.json, eval/ reports, result.json), written whole
     by the main process; then the checkpoint goes."""
     params_teacher = job.teacher_params
@@ -364,12 +368,12 @@ def _save(cfg: CompressConfig, job: _Job, trained: _Trained, record: dict, final
                 describe(trained.sparsity) + "\n", encoding="utf-8"
             )
         size = weights_size_on_disk(folder)
-        record["size_on_disk"] = {
+        record.size_on_disk = {
             "teacher_bytes": teacher_bytes,
             "compressed_bytes": size,
             "ratio": size / teacher_bytes if teacher_bytes else None,
         }
-        atomic_write_json(folder / RESULT_FILE, result_row(record))
+        CompressResult.from_record(record).write(folder / RESULT_FILE)
 
     if job.accelerator.is_main_process:
         save_model(trained.model, trained.tokenizer, job.out, record, write_extra=write_extra)
@@ -385,36 +389,3 @@ def _precision_variant(cfg, model, tokenizer, rows, label_map, autocast) -> dict
     reference = predict_logits(model, tokenizer, texts, size, length)
     logits = predict_logits(model, tokenizer, texts, size, length, autocast)
     return variant_report(y, reference, logits, model.config.num_labels)
-
-
-def result_row(record: dict) -> dict:
-    """The one-row summary written to ``result.json``."""
-    m = record["metrics"]
-    scored = m["dev_at_precision"] or m["dev"]
-    train_info = record["train"] or {}
-    return {
-        "configuration": record["configuration"],
-        "teacher": record["teacher"],
-        "student": record["student"]["description"],
-        "precision": record["inference_precision"],
-        "dev_accuracy": scored["accuracy"],
-        "dev_macro_f1": scored["macro_f1"],
-        "dev_accuracy_fp32": m["dev"]["accuracy"],
-        "agreement_with_fp32": (record["precision_variant"] or {}).get("agreement_with_fp32", 1.0),
-        "dev_macro_f1_fp32": m["dev"]["macro_f1"],
-        "teacher_dev_accuracy": m["dev_teacher"]["accuracy"],
-        "teacher_dev_macro_f1": m["dev_teacher"]["macro_f1"],
-        "train_seconds": train_info.get("train_seconds"),
-        "best_epoch": train_info.get("best_epoch"),
-        "distill_cache": record["distill_cache"],
-        "params": record["params"]["compressed"]["total"],
-        "params_teacher": record["params"]["teacher"]["total"],
-        "size_on_disk_bytes": record["size_on_disk"]["compressed_bytes"],
-        "size_on_disk_teacher_bytes": record["size_on_disk"]["teacher_bytes"],
-        "speedup_vs_teacher": record["latency"]["speedup_vs_teacher"],
-        "speedup_tokenization_timed": record["latency"]["tokenization_timed"],
-        "latency_batch_median_s": record["latency"]["compressed"]["batch_median_s"],
-        "teacher_latency_batch_median_s": record["latency"]["teacher"]["batch_median_s"],
-        "latency_batch_size": record["latency"]["compressed"]["batch_size"],
-        "device": record["latency"]["device"],
-    }

@@ -16,7 +16,7 @@ from pathlib import Path
 from lahan.checkpoint import checkpoint_folder, remove_checkpoint
 from lahan.config import DemoConfig  # noqa: F401  (re-exported)
 from lahan.data import DataConfig, load_dataset
-from lahan.errors import LahanError
+from lahan.errors import OptionError
 from lahan.evaluate import format_metrics_table
 from lahan.io import atomic_write_json, atomic_write_text
 from lahan.recipes.compress import CompressConfig, run_compress
@@ -31,7 +31,7 @@ def check_demo_folder(out: Path) -> None:
     result.json, report.md and its model folders there, and must never replace a user's
     files of the same name."""
     if out.exists() and not out.is_dir():
-        raise LahanError(f"--out '{out}' is a file: pass a folder path")
+        raise OptionError("out", f" '{out}' is a file: pass a folder path")
     if not out.is_dir() or not any(out.iterdir()):
         return
     try:
@@ -39,9 +39,10 @@ def check_demo_folder(out: Path) -> None:
     except (OSError, ValueError, AttributeError):
         made_by = None
     if made_by != "demo":
-        raise LahanError(
-            f"--out '{out}' holds files that lahan demo did not write: pass a new or empty "
-            "folder (the demo writes result.json, report.md, teacher/, compressed/ there)"
+        raise OptionError(
+            "out",
+            f" '{out}' holds files that lahan demo did not write: pass a new or empty "
+            "folder (the demo writes result.json, report.md, teacher/, compressed/ there)",
         )
 
 
@@ -84,8 +85,8 @@ def run_demo(config: DemoConfig) -> dict:
     seconds = time.perf_counter() - started
 
     rows = [
-        ("teacher dev", record["metrics"]["dev"]),
-        ("compressed dev", compressed["metrics"]["dev"]),
+        ("teacher dev", record.metrics["dev"]),
+        ("compressed dev", compressed.metrics["dev"]),
     ]
     if has_test:
         rows += [(f"teacher {split}", teacher_eval), (f"compressed {split}", compressed_eval)]
@@ -98,18 +99,18 @@ def run_demo(config: DemoConfig) -> dict:
         "labels": dataset.labels,
         "teacher": str(teacher_dir),
         "compressed": str(compressed_dir),
-        "configuration": compressed["configuration"],
-        "dev": record["metrics"]["dev"],
+        "configuration": compressed.configuration,
+        "dev": record.metrics["dev"],
         split: {k: teacher_eval[k] for k in keys},
-        "compressed_dev": compressed["metrics"]["dev"],
+        "compressed_dev": compressed.metrics["dev"],
         f"compressed_{split}": {k: compressed_eval[k] for k in keys},
         "params": {
-            "teacher": compressed["params"]["teacher"]["total"],
-            "compressed": compressed["params"]["compressed"]["total"],
+            "teacher": compressed.params["teacher"]["total"],
+            "compressed": compressed.params["compressed"]["total"],
         },
-        "speedup_vs_teacher": compressed["latency"]["speedup_vs_teacher"],
-        "train_seconds": record["train"]["train_seconds"],
-        "compress_seconds": compressed["train"]["train_seconds"],
+        "speedup_vs_teacher": compressed.latency["speedup_vs_teacher"],
+        "train_seconds": record.train_seconds,
+        "compress_seconds": compressed.train_seconds,
         "total_seconds": seconds,
     }
     atomic_write_json(out / RESULT_FILE, result)

@@ -8,9 +8,10 @@ from pathlib import Path
 from lahan.config import TrainConfig
 from lahan.data import SPLITS, DataConfig, load_dataset
 from lahan.deploy.predictor import OnnxPredictor, is_onnx_folder
-from lahan.errors import LahanError
+from lahan.errors import OptionError
 from lahan.evaluate import predict_logits, report_from_logits, write_report_files
 from lahan.models import inference_max_length, load_model, model_labels, resolve_label_map
+from lahan.records import ModelRecord
 
 
 def run_evaluate(
@@ -32,10 +33,10 @@ def run_evaluate(
     with ``files`` and whether the data matches the training data's fingerprint.
     """
     if batch_size < 1:
-        raise LahanError(f"--batch-size must be >= 1, got {batch_size}")
+        raise OptionError("batch_size", f" must be >= 1, got {batch_size}")
     out = Path(out) if out else Path(model_dir) / "eval"
     if out.exists() and not out.is_dir():
-        raise LahanError(f"--out '{out}' is a file: pass a folder")
+        raise OptionError("out", f" '{out}' is a file: pass a folder")
     if split == "all":
         # every row of the source as given: nothing held out, nothing removed as leakage
         data_config = replace(data_config, dev_ratio=0.0, test_ratio=0.0, leakage_guard=False)
@@ -47,9 +48,9 @@ def run_evaluate(
     )
     if is_onnx_folder(model_dir):  # an exported graph: scored by ONNX Runtime
         if labels is not None:
-            raise LahanError("--labels: an exported ONNX folder has its labels fixed at export")
+            raise OptionError("labels", ": an exported ONNX folder has its labels fixed at export")
         predictor = OnnxPredictor(model_dir)
-        names, record = predictor.labels, {}
+        names, record = predictor.labels, ModelRecord()  # the export's source has the record
         logits = predictor.logits([r.text for r in rows], batch_size)
     else:
         model, tokenizer, record = load_model(model_dir, labels)
@@ -62,7 +63,7 @@ def run_evaluate(
     report["split"] = split
     report["model"] = str(model_dir)
     report["data_fingerprint"] = dataset.fingerprint()
-    trained_on = record.get("data", {}).get("fingerprint")
+    trained_on = record.data_fingerprint
     report["same_data_as_training"] = trained_on == dataset.fingerprint() if trained_on else None
     report["files"] = write_report_files(report, out, split)
     return report

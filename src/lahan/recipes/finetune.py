@@ -25,6 +25,7 @@ from lahan.models import (
     train_wordpiece,
     wordpiece_from_vocab,
 )
+from lahan.records import ModelRecord
 from lahan.train import make_accelerator, train
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def run_finetune(
     out: str | Path,
     dataset: Dataset | None = None,
     resume: bool = False,
-) -> dict:
+) -> ModelRecord:
     """Train on ``train``, keep the best epoch by dev macro-F1, save to ``out``.
 
     Returns the record written to ``out/lahan.json`` (config, data, training, dev metrics).
@@ -105,14 +106,14 @@ def run_finetune(
     dev_report = evaluate_records(
         model, tokenizer, dev_rows, label_map, train_config.eval_batch_size, train_config.max_length
     )
-    record = {
-        "made_by": "finetune",
-        "source_model": model_config.source,
-        "config": config_dict(data_config, model_config, train_config),
-        "data": data_summary(dataset),
-        "train": result.to_dict(),  # its dev scores are at the training precision
-        "metrics": {"dev": summary(dev_report)},
-    }
+    record = ModelRecord(
+        made_by="finetune",
+        source_model=model_config.source,
+        config=config_dict(data_config, model_config, train_config),
+        data=data_summary(dataset),
+        train=result.to_dict(),  # its dev scores are at the training precision
+        metrics={"dev": summary(dev_report)},
+    )
     if accelerator.is_main_process:
         save_model(
             model,

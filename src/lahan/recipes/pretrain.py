@@ -45,6 +45,7 @@ from lahan.pretrain import (
     read_corpus,
     split_heldout,
 )
+from lahan.records import ModelRecord
 from lahan.train import make_accelerator, train
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def run_pretrain(
     text_files: Sequence[str | Path] = (),
     data_config: DataConfig | None = None,
     resume: bool = False,
-) -> dict:
+) -> ModelRecord:
     """Pretrain with masked-language modelling; keep the epoch with the lowest held-out
     MLM loss; save to ``out``. Returns the record written to ``out/lahan.json``."""
     out = Path(out)
@@ -154,15 +155,15 @@ def run_pretrain(
     )
     model = accelerator.unwrap_model(wrapped, keep_fp32_wrapper=False).model
     mean_block = train_set.tokens / max(len(train_set), 1)
-    record = {
-        "made_by": "pretrain",
-        "source_model": model_config.source,
-        "labels": [],  # an encoder: no classes yet (finetune adds the head)
-        "config": config_dict(model_config, train_config, pretrain_config),
-        "corpus": corpus,
-        "train": result.to_dict() | {"tokens_per_second": result.examples_per_second * mean_block},
-        "metrics": {"heldout": result.best_dev},
-    }
+    record = ModelRecord(
+        made_by="pretrain",
+        source_model=model_config.source,
+        labels=[],  # an encoder: no classes yet (finetune adds the head)
+        config=config_dict(model_config, train_config, pretrain_config),
+        corpus=corpus,
+        train=result.to_dict() | {"tokens_per_second": result.examples_per_second * mean_block},
+        metrics={"heldout": result.best_dev},
+    )
     if accelerator.is_main_process:
         save_model(model, tokenizer, out, record)
         remove_checkpoint(checkpoint)

@@ -24,6 +24,7 @@ from matplotlib.ticker import FuncFormatter
 from lahan.config import ReportConfig  # noqa: F401  (re-exported)
 from lahan.errors import LahanError
 from lahan.io import atomic_write_text, save_figure
+from lahan.records import SweepRow
 from lahan.sweep.results import read_results
 
 PAPER = (
@@ -49,30 +50,28 @@ def pareto_front(points: list[tuple[str, float, float]]) -> list[str]:
     return front
 
 
-def recommend(rows: list[dict], config: ReportConfig) -> dict | None:
+def recommend(rows: list[SweepRow], config: ReportConfig) -> SweepRow | None:
     """The fastest row within ``within`` points of the baseline on ``metric``."""
-    ok = [r for r in rows if r.get("status") == "ok"]
+    ok = [r for r in rows if r.ok]
     if not ok:
         return None
-    base = ok[0][f"baseline_{config.metric}"]
-    eligible = [r for r in ok if r[config.metric] >= base - config.within / 100]
+    base = ok[0].metric(f"baseline_{config.metric}")
+    eligible = [r for r in ok if r.metric(config.metric) >= base - config.within / 100]
     # Same-run ratios, not raw documents/s: each row was timed in its own run.
-    return max(eligible, key=lambda r: r["speedup_vs_baseline"]) if eligible else None
+    return max(eligible, key=lambda r: r.speedup_vs_baseline) if eligible else None
 
 
-def scatter_points(ok: list[dict], metric: str) -> list[tuple[str, float, float]]:
+def scatter_points(ok: list[SweepRow], metric: str) -> list[tuple[str, float, float]]:
     """(row, throughput ratio vs baseline, metric in %) per finished row: raw docs/s
     come from separate runs on a noisy machine, so the x axis is the same-run ratio."""
-    return [(r["id"], r["speedup_vs_baseline"], 100 * r[metric]) for r in ok]
+    return [(r.id, r.speedup_vs_baseline, 100 * r.metric(metric)) for r in ok]
 
 
-def baseline_drift(ok: list[dict]) -> dict[str, float]:
+def baseline_drift(ok: list[SweepRow]) -> dict[str, float]:
     """Per row, how far its run's baseline throughput was from the median baseline
     (+0.3 = 30% faster), for rows that recorded it."""
     speeds = {
-        r["id"]: r["baseline_throughput_docs_per_s"]
-        for r in ok
-        if r.get("baseline_throughput_docs_per_s")
+        r.id: r.baseline_throughput_docs_per_s for r in ok if r.baseline_throughput_docs_per_s
     }
     if not speeds:
         return {}
@@ -105,8 +104,8 @@ def place_labels(ax, points: list[tuple[str, float, float]]) -> list:
     return placed
 
 
-def _plots(rows: list[dict], front: list[str], folder: Path, metric: str) -> dict[str, Path]:
-    ok = [r for r in rows if r.get("status") == "ok"]
+def _plots(rows: list[SweepRow], front: list[str], folder: Path, metric: str) -> dict[str, Path]:
+    ok = [r for r in rows if r.ok]
     paths = {}
     fig = Figure(figsize=(8, 5.5), layout="constrained")
     FigureCanvasAgg(fig)
@@ -126,7 +125,7 @@ def _plots(rows: list[dict], front: list[str], folder: Path, metric: str) -> dic
         label="Pareto front",
     )
     ax.axhline(
-        100 * ok[0][f"baseline_{metric}"],
+        100 * ok[0].metric(f"baseline_{metric}"),
         color="grey",
         linestyle="--",
         linewidth=0.8,
@@ -142,12 +141,12 @@ def _plots(rows: list[dict], front: list[str], folder: Path, metric: str) -> dic
     place_labels(ax, points)
     paths["pareto"] = save_figure(fig, folder / "accuracy_vs_throughput.png")
 
-    ids = [r["id"] for r in ok]
+    ids = [r.id for r in ok]
     fig = Figure(figsize=(9, 4.5), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
-    ax1.barh(ids, [1000 * r["train_kg_co2"] for r in ok], color="tab:green")
+    ax1.barh(ids, [1000 * r.train_kg_co2 for r in ok], color="tab:green")
     ax1.set_xlabel("training CO2 (g; none for rows not trained in the sweep)")
-    ax2.barh(ids, [1000 * r["inference_kg_co2_per_1000"] for r in ok], color="tab:orange")
+    ax2.barh(ids, [1000 * r.inference_kg_co2_per_1000 for r in ok], color="tab:orange")
     ax2.set_xlabel("inference CO2 per 1,000 predictions (g)")
     ax2.set_yticklabels([])
     for ax in (ax1, ax2):
@@ -157,7 +156,7 @@ def _plots(rows: list[dict], front: list[str], folder: Path, metric: str) -> dic
 
     fig = Figure(figsize=(6, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    ax.barh(ids, [r["size_on_disk_bytes"] / 1e6 for r in ok], color="tab:purple")
+    ax.barh(ids, [r.size_on_disk_bytes / 1e6 for r in ok], color="tab:purple")
     ax.set_xlabel("size on disk (MB)")
     ax.set_title("weights on disk")
     ax.tick_params(axis="y", labelsize=7)
@@ -165,23 +164,23 @@ def _plots(rows: list[dict], front: list[str], folder: Path, metric: str) -> dic
     return paths
 
 
-def _speed_cell(r: dict) -> str:
+def _speed_cell(r: SweepRow) -> str:
     """The same-run ratio, with its spread over the repeats when recorded."""
-    cell = f"{r['speedup_vs_baseline']:.2f}"
-    low, high = r.get("speedup_range_vs_baseline") or (None, None)
+    cell = f"{r.speedup_vs_baseline:.2f}"
+    low, high = r.speedup_range_vs_baseline or (None, None)
     if low is not None and high - low >= 0.005:
         cell += f" ({low:.2f}-{high:.2f})"
     return cell
 
 
-def _docs_cell(r: dict) -> str:
+def _docs_cell(r: SweepRow) -> str:
     """docs/s, next to the baseline's docs/s in the same run when recorded."""
-    base = r.get("baseline_throughput_docs_per_s")
-    own = f"{r['throughput_docs_per_s']:.1f}"
+    base = r.baseline_throughput_docs_per_s
+    own = f"{r.throughput_docs_per_s:.1f}"
     return own if base is None else f"{own} ({base:.1f})"
 
 
-def _table(rows: list[dict], drift: dict[str, float]) -> tuple[list[str], list[list[str]]]:
+def _table(rows: list[SweepRow], drift: dict[str, float]) -> tuple[list[str], list[list[str]]]:
     head = [
         "row",
         "acc",
@@ -200,26 +199,26 @@ def _table(rows: list[dict], drift: dict[str, float]) -> tuple[list[str], list[l
     ]
     body = []
     for r in rows:
-        if r.get("status") != "ok":
-            status = r.get("status", "?")
-            body.append([r["id"], f"{status}: " + r.get("reason", ""), *[""] * (len(head) - 2)])
+        if not r.ok:
+            status = r.status or "?"
+            body.append([r.id, f"{status}: " + (r.reason or ""), *[""] * (len(head) - 2)])
             continue
         body.append(
             [
-                r["id"],
-                f"{r['accuracy']:.4f}",
-                f"{r['macro_f1']:.4f}",
-                f"{100 * (r['accuracy'] - r['baseline_accuracy']):+.2f}",
+                r.id,
+                f"{r.accuracy:.4f}",
+                f"{r.macro_f1:.4f}",
+                f"{100 * (r.accuracy - r.baseline_accuracy):+.2f}",
                 _docs_cell(r),
                 _speed_cell(r),
-                f"{1000 * r['latency_batch1_p50_s']:.1f}",
-                f"{1000 * r['latency_batch1_p95_s']:.1f}",
-                f"{r['size_on_disk_bytes'] / 1e6:.1f}",
-                f"{r['params']:,}" if r.get("params") else "-",
-                f"{r['train_seconds']:.0f}",
-                f"{1000 * r['train_kg_co2']:.2f}",
-                f"{1000 * r['inference_kg_co2_per_1000']:.3f}",
-                _drift_note(drift.get(r["id"])),
+                f"{1000 * r.latency_batch1_p50_s:.1f}",
+                f"{1000 * r.latency_batch1_p95_s:.1f}",
+                f"{r.size_on_disk_bytes / 1e6:.1f}",
+                f"{r.params:,}" if r.params else "-",
+                f"{r.train_seconds:.0f}",
+                f"{1000 * r.train_kg_co2:.2f}",
+                f"{1000 * r.inference_kg_co2_per_1000:.3f}",
+                _drift_note(drift.get(r.id)),
             ]
         )
     return head, body
@@ -231,22 +230,22 @@ def _drift_note(drift: float | None) -> str:
     return f"baseline {100 * drift:+.0f}% vs median: docs/s not comparable"
 
 
-def _group_table(ok: list[dict]) -> tuple[list[str], list[list[str]]] | None:
+def _group_table(ok: list[SweepRow]) -> tuple[list[str], list[list[str]]] | None:
     """Accuracy / macro-F1 per sub-dataset (e.g. headlines vs paragraphs), where rows
     recorded them; None when no row did."""
-    groups = sorted({g for r in ok for g in (r.get("by_group") or {})})
+    groups = sorted({g for r in ok for g in (r.by_group or {})})
     if not groups:
         return None
     head = ["row"] + [f"{g} {m}" for g in groups for m in ("acc", "macro-F1")]
     body = []
     for r in ok:
-        by_group = r.get("by_group") or {}
-        cells = [r["id"]]
+        by_group = r.by_group or {}
+        cells = [r.id]
         for g in groups:
             m = by_group.get(g)
             cells += [f"{m['accuracy']:.4f}", f"{m['macro_f1']:.4f}"] if m else ["-", "-"]
         body.append(cells)
-    counts = {g: r["by_group"][g]["n"] for r in ok for g in (r.get("by_group") or {})}
+    counts = {g: m["n"] for r in ok for g, m in (r.by_group or {}).items()}
     head[1:] = [f"{h} (n={counts[h.rsplit(' ', 1)[0]]})" for h in head[1:]]
     return head, body
 
@@ -267,12 +266,12 @@ def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict
         raise LahanError(f"'{folder}' has no results.jsonl rows: run `lahan sweep --out {folder}`")
     rows = sorted(
         results.values(),
-        key=lambda r: -r["speedup_vs_baseline"] if r.get("status") == "ok" else float("inf"),
+        key=lambda r: -r.speedup_vs_baseline if r.ok else float("inf"),
     )
-    ok = [r for r in rows if r.get("status") == "ok"]
+    ok = [r for r in rows if r.ok]
     if not ok:
         raise LahanError(f"'{folder}': no row finished yet, nothing to report")
-    front = pareto_front([(r["id"], r["speedup_vs_baseline"], r[config.metric]) for r in ok])
+    front = pareto_front([(r.id, r.speedup_vs_baseline, r.metric(config.metric)) for r in ok])
     plots = _plots(ok, front, folder, config.metric)
     best = recommend(ok, config)
     drift = baseline_drift(ok)
@@ -286,36 +285,36 @@ def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict
     )
     if best:
         verdict = (
-            f"**Recommended: `{best['id']}`** ({rule}): {best['speedup_vs_baseline']:.2f}x the "
-            f"baseline's throughput, {config.metric} {best[config.metric]:.4f} vs the "
-            f"baseline's {best[f'baseline_{config.metric}']:.4f}, "
-            f"{best['size_on_disk_bytes'] / 1e6:.1f} MB on disk."
+            f"**Recommended: `{best.id}`** ({rule}): {best.speedup_vs_baseline:.2f}x the "
+            f"baseline's throughput, {config.metric} {best.metric(config.metric):.4f} vs the "
+            f"baseline's {best.metric(f'baseline_{config.metric}'):.4f}, "
+            f"{best.size_on_disk_bytes / 1e6:.1f} MB on disk."
         )
     else:
         verdict = f"No configuration meets the rule ({rule})."
     comparison = PAPER + " "
-    if paper_row and paper_row.get("status") == "ok":
+    if paper_row and paper_row.ok:
         comparison += (
             f"Here, the same configuration (`prune25+kd`) runs at "
-            f"{paper_row['speedup_vs_baseline']:.2f}x the baseline's throughput with "
-            f"{100 * (paper_row['accuracy'] - paper_row['baseline_accuracy']):+.2f} accuracy "
+            f"{paper_row.speedup_vs_baseline:.2f}x the baseline's throughput with "
+            f"{100 * (paper_row.accuracy - paper_row.baseline_accuracy):+.2f} accuracy "
             "points"
         )
         comparison += (
-            f", and `{best['id']}` is the recommended one."
-            if best and best["id"] != "prune25+kd"
+            f", and `{best.id}` is the recommended one."
+            if best and best.id != "prune25+kd"
             else ", and it is also the recommended one."
             if best
             else "."
         )
     else:
         comparison += "The 25% + KD row is not in these results."
-    machine = ok[0].get("machine", {})
+    machine = ok[0].machine or {}
     md = [
         "# lahan sweep report",
         "",
         f"{len(ok)} configurations measured, {len(rows) - len(ok)} skipped or failed; "
-        f"scored on the `{ok[0].get('split', 'dev')}` split; "
+        f"scored on the `{ok[0].split or 'dev'}` split; "
         f"machine: {machine.get('processor', '?')}, "
         f"{machine.get('torch_threads', '?')} threads. Every row is timed side by side with "
         "the baseline in its own run; speed ratios are those same-run ratios (in brackets: "
@@ -345,7 +344,7 @@ def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict
         "",
         "![size](size.png)",
         "",
-        f"Energy: CodeCarbon offline tracker, {ok[0].get('power_method', '?')}.",
+        f"Energy: CodeCarbon offline tracker, {ok[0].power_method or '?'}.",
         "",
     ]
     atomic_write_text(folder / "report.md", "\n".join(md))
@@ -353,7 +352,7 @@ def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict
         folder / "report.html", _html(md, [(head, body)] + ([groups] if groups else []), plots)
     )
     return {
-        "recommended": best["id"] if best else None,
+        "recommended": best.id if best else None,
         "pareto_front": front,
         "files": [str(folder / "report.md"), str(folder / "report.html")]
         + [str(p) for p in plots.values()],

@@ -27,6 +27,7 @@ from lahan.io import atomic_write_text
 from lahan.measure.energy import track_energy
 from lahan.recipes.bench import BenchConfig, run_bench
 from lahan.recipes.compress import CompressConfig, run_compress
+from lahan.records import SweepRow
 from lahan.sweep.grid import BEST_ROWS, Row, load_grid, variant_rows
 from lahan.sweep.results import append_result, read_results
 
@@ -61,11 +62,11 @@ def _train(cfg: SweepConfig, row: Row) -> dict:
     with track_energy(cfg.country) as energy:
         record = run_compress(compress, made_by="sweep")
     return {
-        "train_seconds": record["train"]["train_seconds"] if record["train"] else 0.0,
+        "train_seconds": record.train_seconds or 0.0,
         "train_kwh": energy["kwh"],
         "train_kg_co2": energy["kg_co2"],
-        "distill_cache": record["distill_cache"],
-        "configuration": record["configuration"],
+        "distill_cache": record.distill_cache,
+        "configuration": record.configuration,
     }
 
 
@@ -107,19 +108,28 @@ def fingerprint(cfg: SweepConfig, row: Row) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
-def run_row(cfg: SweepConfig, row: Row, rows: dict[str, Row], done: dict[str, dict]) -> dict:
-    result = {"id": row.id, "row": row.to_dict(), "fingerprint": fingerprint(cfg, row)}
+def run_row(
+    cfg: SweepConfig, row: Row, rows: dict[str, Row], done: dict[str, SweepRow]
+) -> SweepRow:
+    def result(**fields) -> SweepRow:
+        return SweepRow(id=row.id, row=row.to_dict(), fingerprint=fingerprint(cfg, row), **fields)
+
     if row.skip:
-        return result | {"status": "skipped", "reason": row.skip}
+        return result(status="skipped", reason=row.skip)
     source = row.derive_from
-    if source and done.get(source, {}).get("status") != "ok":
-        return result | {"status": "skipped", "reason": f"row '{source}' did not finish"}
+    if source and not (source in done and done[source].ok):
+        return result(status="skipped", reason=f"row '{source}' did not finish")
     started = time.perf_counter()
     train = {"train_seconds": 0.0, "train_kwh": 0.0, "train_kg_co2": 0.0}
     if row.trains:
         train = _train(cfg, row)
     elif source:  # derived rows inherit the training cost of what they derive from
-        train = {k: done[source][k] for k in ("train_seconds", "train_kwh", "train_kg_co2")}
+        parent = done[source]
+        train = {
+            "train_seconds": parent.train_seconds,
+            "train_kwh": parent.train_kwh,
+            "train_kg_co2": parent.train_kg_co2,
+        }
     spec = _spec(cfg, row, rows)
     models, names = [cfg.teacher], ["baseline"]
     if row.id != "baseline":
@@ -136,60 +146,61 @@ def run_row(cfg: SweepConfig, row: Row, rows: dict[str, Row], done: dict[str, di
         ),
         progress=lambda m: log.info(m),
     )
-    measured = bench["models"][names[-1]]
-    return result | {
-        "status": "ok",
-        "spec": spec,
+    measured, base = bench.models[names[-1]], bench.models["baseline"]
+    ratios = measured.ratios_vs_first
+    return result(
+        status="ok",
+        spec=spec,
         **train,
-        "accuracy": measured["accuracy"],
-        "macro_f1": measured["macro_f1"],
-        "by_group": measured["by_group"],  # per sub-dataset (e.g. headlines vs paragraphs)
-        "baseline_accuracy": bench["models"]["baseline"]["accuracy"],
-        "baseline_macro_f1": bench["models"]["baseline"]["macro_f1"],
-        "throughput_docs_per_s": measured["throughput_docs_per_s"],
-        "speedup_vs_baseline": measured["ratios_vs_first"]["throughput"],
-        "speedup_tokenization_timed": True,  # `bench`: texts in, logits out
+        accuracy=measured.accuracy,
+        macro_f1=measured.macro_f1,
+        by_group=measured.by_group,  # per sub-dataset (e.g. headlines vs paragraphs)
+        baseline_accuracy=base.accuracy,
+        baseline_macro_f1=base.macro_f1,
+        throughput_docs_per_s=measured.throughput_docs_per_s,
+        speedup_vs_baseline=ratios["throughput"],
+        speedup_tokenization_timed=True,  # `bench`: texts in, logits out
         # lowest and highest round-by-round ratio over the repeats (the spread)
-        "speedup_range_vs_baseline": [
-            min(measured["ratios_vs_first"]["throughput_rounds"]),
-            max(measured["ratios_vs_first"]["throughput_rounds"]),
+        speedup_range_vs_baseline=[
+            min(ratios["throughput_rounds"]),
+            max(ratios["throughput_rounds"]),
         ],
-        "baseline_throughput_docs_per_s": bench["models"]["baseline"]["throughput_docs_per_s"],
-        "speedup_batch1_vs_baseline": measured["ratios_vs_first"]["speed_batch1"],
-        "speedup_batch32_vs_baseline": measured["ratios_vs_first"]["speed_batch32"],
-        "latency_batch1_p50_s": measured["latency_batch1"]["median_s"],
-        "latency_batch1_p95_s": measured["latency_batch1"]["p95_s"],
-        "latency_batch32_p50_s": measured["latency_batch32"]["median_s"],
-        "latency_batch32_p95_s": measured["latency_batch32"]["p95_s"],
-        "peak_memory_bytes": measured["memory"]["peak_bytes"],  # this model's own
-        "size_on_disk_bytes": measured["size_on_disk_bytes"],
-        "params": (measured["params"] or {}).get("total"),
-        "flops_per_example": measured["flops_per_example"],
-        "inference_kwh_per_1000": measured["energy"]["kwh_per_1000"],
-        "inference_kg_co2_per_1000": measured["energy"]["kg_co2_per_1000"],
-        "power_method": measured["energy"]["power_method"],
-        "split": cfg.split,
-        "machine": bench["machine"],
-        "row_seconds": time.perf_counter() - started,
-    }
+        baseline_throughput_docs_per_s=base.throughput_docs_per_s,
+        speedup_batch1_vs_baseline=ratios["speed_batch1"],
+        speedup_batch32_vs_baseline=ratios["speed_batch32"],
+        latency_batch1_p50_s=measured.latency[1]["median_s"],
+        latency_batch1_p95_s=measured.latency[1]["p95_s"],
+        latency_batch32_p50_s=measured.latency[32]["median_s"],
+        latency_batch32_p95_s=measured.latency[32]["p95_s"],
+        peak_memory_bytes=measured.memory["peak_bytes"],  # this model's own
+        size_on_disk_bytes=measured.size_on_disk_bytes,
+        params=measured.total_params,
+        flops_per_example=measured.flops_per_example,
+        inference_kwh_per_1000=measured.energy["kwh_per_1000"],
+        inference_kg_co2_per_1000=measured.energy["kg_co2_per_1000"],
+        power_method=measured.energy["power_method"],
+        split=cfg.split,
+        machine=bench.machine,
+        row_seconds=time.perf_counter() - started,
+    )
 
 
-def best_rows(results: dict[str, dict], within: float, count: int = BEST_ROWS) -> list[str]:
+def best_rows(results: dict[str, SweepRow], within: float, count: int = BEST_ROWS) -> list[str]:
     """The fastest finished torch fp32 rows within ``within`` accuracy points of baseline."""
     ok = [
         r
         for r in results.values()
-        if r.get("status") == "ok"
-        and r["row"]["runtime"] == "torch"
-        and r["row"]["precision"] == "fp32"
-        and r["row"].get("padding", "dynamic") == "dynamic"  # a padded row is a slower baseline
+        if r.ok
+        and r.row["runtime"] == "torch"
+        and r.row["precision"] == "fp32"
+        and r.row.get("padding", "dynamic") == "dynamic"  # a padded row is a slower baseline
     ]
     if not ok:
         return []
-    base = ok[0]["baseline_accuracy"]
-    close = [r for r in ok if r["accuracy"] >= base - within / 100]
-    close.sort(key=lambda r: -r["speedup_vs_baseline"])  # same-run ratios, not raw docs/s
-    return [r["id"] for r in close[:count]]
+    base = ok[0].baseline_accuracy
+    close = [r for r in ok if r.accuracy >= base - within / 100]
+    close.sort(key=lambda r: -r.speedup_vs_baseline)  # same-run ratios, not raw docs/s
+    return [r.id for r in close[:count]]
 
 
 def _failure_file(out: Path, row_id: str) -> Path:
@@ -198,16 +209,16 @@ def _failure_file(out: Path, row_id: str) -> Path:
     return out / FAILURES_DIR / f"{safe or 'row'}.txt"
 
 
-def run_sweep(cfg: SweepConfig, progress: bool = True) -> dict[str, dict]:
+def run_sweep(cfg: SweepConfig, progress: bool = True) -> dict[str, SweepRow]:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     grid = load_grid(cfg.grid, cuda=torch.cuda.is_available())
     rows = {r.id: r for r in grid.rows}
     # Failed rows are tried again; finished and skipped ones are kept.
-    done = {k: r for k, r in read_results(out, repair=True).items() if r.get("status") != "failed"}
+    done = {k: r for k, r in read_results(out, repair=True).items() if r.status != "failed"}
     for row_id, result in done.items():
         row = rows.get(row_id)
-        if row is not None and result.get("fingerprint") != fingerprint(cfg, row):
+        if row is not None and result.fingerprint != fingerprint(cfg, row):
             raise LahanError(
                 f"'{out}' holds a result for row '{row_id}' made with other settings (grid row, "
                 "teacher, data or training options changed): pass a new --out, or the same "
@@ -231,22 +242,22 @@ def run_sweep(cfg: SweepConfig, progress: bool = True) -> dict[str, dict]:
                     atomic_write_text(trace, traceback.format_exc())
                 except OSError:  # a full disk must not stop the sweep over a log file
                     trace = "not written"
-                result = {
-                    "id": row.id,
-                    "row": row.to_dict(),
-                    "status": "failed",
-                    "reason": f"{type(err).__name__}: {reason} (traceback: {trace})",
-                    "fingerprint": fingerprint(cfg, row),
-                }
-            if result["status"] != "failed":  # an old traceback would mislead
+                result = SweepRow(
+                    id=row.id,
+                    row=row.to_dict(),
+                    status="failed",
+                    reason=f"{type(err).__name__}: {reason} (traceback: {trace})",
+                    fingerprint=fingerprint(cfg, row),
+                )
+            if result.status != "failed":  # an old traceback would mislead
                 _failure_file(out, row.id).unlink(missing_ok=True)
             append_result(out, result)
             done[row.id] = result
-            status = result["status"]
-            if status == "ok":
-                extra = f"accuracy {result['accuracy']:.4f}, {result['speedup_vs_baseline']:.2f}x"
+            status = result.status
+            if result.ok:
+                extra = f"accuracy {result.accuracy:.4f}, {result.speedup_vs_baseline:.2f}x"
             else:
-                extra = result["reason"]
+                extra = result.reason
             tqdm.write(f"row {row.id}: {status} ({extra})")
 
     run(grid.rows, "sweep")

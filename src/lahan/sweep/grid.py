@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from lahan.errors import LahanError
+from lahan.errors import LahanError, OptionError
 
 LEVELS = (0.25, 0.5, 0.75)
 PRECISIONS = ("fp16", "bf16")
@@ -99,7 +99,7 @@ def load_grid(spec: str, cuda: bool) -> Grid:
         return paper_grid(cuda)
     path = Path(spec)
     if not path.is_file():
-        raise LahanError(f"--grid '{spec}': not 'paper' and no such file")
+        raise OptionError("grid", f" '{spec}': not 'paper' and no such file")
     text = path.read_text(encoding="utf-8")
     try:
         if path.suffix == ".toml":
@@ -109,19 +109,19 @@ def load_grid(spec: str, cuda: bool) -> Grid:
 
             data = yaml.safe_load(text)
         else:
-            raise LahanError(f"--grid '{spec}': use a .toml or .yaml file")
+            raise OptionError("grid", f" '{spec}': use a .toml or .yaml file")
     except (tomllib.TOMLDecodeError, ValueError) as err:
-        raise LahanError(f"--grid '{spec}' could not be parsed: {err}") from err
+        raise OptionError("grid", f" '{spec}' could not be parsed: {err}") from err
     if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
-        raise LahanError(f"--grid '{spec}': expected a list of rows under 'rows'")
+        raise OptionError("grid", f" '{spec}': expected a list of rows under 'rows'")
     rows = []
     for i, raw in enumerate(data["rows"]):
         if not isinstance(raw, dict) or "id" not in raw:
-            raise LahanError(f"--grid '{spec}': row {i + 1} needs an 'id'")
+            raise OptionError("grid", f" '{spec}': row {i + 1} needs an 'id'")
         unknown = set(raw) - set(Row.__dataclass_fields__)
         if unknown:
-            raise LahanError(
-                f"--grid '{spec}': row '{raw['id']}' has unknown keys {sorted(unknown)}"
+            raise OptionError(
+                "grid", f" '{spec}': row '{raw['id']}' has unknown keys {sorted(unknown)}"
             )
         rows.append(Row(**raw))
     for row in rows:

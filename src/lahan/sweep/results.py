@@ -13,14 +13,16 @@ import logging
 import os
 from pathlib import Path
 
+from lahan.errors import LahanError
 from lahan.io import atomic_write_text
+from lahan.records import SweepRow
 
 log = logging.getLogger(__name__)
 
 RESULTS_FILE = "results.jsonl"
 
 
-def read_results(folder: str | Path, repair: bool = False) -> dict[str, dict]:
+def read_results(folder: str | Path, repair: bool = False) -> dict[str, SweepRow]:
     """Rows by id, in file order; a damaged line is skipped (and, with ``repair``, removed).
 
     Only the sweep itself repairs the file: a reader (``lahan report``) running while a
@@ -29,28 +31,29 @@ def read_results(folder: str | Path, repair: bool = False) -> dict[str, dict]:
     path = Path(folder) / RESULTS_FILE
     if not path.exists():
         return {}
-    rows: dict[str, dict] = {}
+    rows: dict[str, SweepRow] = {}
     damaged = 0
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-            rows[row["id"]] = row
-        except (json.JSONDecodeError, KeyError, TypeError):
+            data = json.loads(line)
+            rows[data["id"]] = SweepRow.from_dict(data)
+        except (json.JSONDecodeError, KeyError, TypeError, LahanError):
             damaged += 1
     if damaged and repair:
         log.warning("%s: dropped %d incomplete line(s); those rows run again", path, damaged)
         atomic_write_text(
-            path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows.values())
+            path,
+            "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in rows.values()),
         )
     return rows
 
 
-def append_result(folder: str | Path, row: dict) -> None:
+def append_result(folder: str | Path, row: SweepRow) -> None:
     path = Path(folder) / RESULTS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+    data = (json.dumps(row.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         view = memoryview(data)
