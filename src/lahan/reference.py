@@ -279,6 +279,11 @@ class ReferenceModel:
         self.coef_t = np.ascontiguousarray(coef.T, dtype=np.float32)  # [F, C]
         self.intercept = intercept.astype(np.float32)
 
+    @property
+    def parameter_count(self) -> int:
+        """Learned numbers: a weight per n-gram and label, an idf per n-gram, the biases."""
+        return self.coef_t.size + self.vectorizer.idf_.size + self.intercept.size
+
     def scores(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         """float32 [n, len(labels)], input order; ``batch_size`` texts are vectorized at a
         time (bounds the memory of the sparse matrix on a large input)."""

@@ -44,7 +44,9 @@ def test_grid_file_toml_and_yaml(tmp_path):
         '[[rows]]\nid = "p-int8"\nderive_from = "p"\nprecision = "int8"\n'
     )
     grid = load_grid(str(toml), cuda=False)
-    assert [r.id for r in grid.rows] == ["baseline", "p", "p-int8"] and grid.rows[1].trains
+    ids = [r.id for r in grid.rows]
+    assert ids == ["baseline", "p", "p-int8", "reference"] and grid.rows[1].trains
+    assert grid.rows[-1].reference and not grid.rows[-1].trains  # every grid measures it
     yaml = tmp_path / "g.yaml"
     yaml.write_text(
         "best_variants: false\nrows:\n  - id: baseline\n  - id: h\n    precision: fp16\n"
@@ -52,6 +54,9 @@ def test_grid_file_toml_and_yaml(tmp_path):
     )
     grid = load_grid(str(yaml), cuda=False)
     assert not grid.best_variants and grid.rows[1].skip
+    toml.write_text('reference = false\n[[rows]]\nid = "baseline"\n')
+    assert [r.id for r in load_grid(str(toml), cuda=False).rows] == ["baseline"]
+    assert "reference" in [r.id for r in paper_grid(cuda=False).rows]
 
 
 @pytest.mark.parametrize(
@@ -67,6 +72,8 @@ def test_grid_file_toml_and_yaml(tmp_path):
         ('[[rows]]\nid = "a"\nruntime = "onnx"\nprecision = "bf16"\n', "fp32 or int8"),
         ('[[rows]]\nid = "a"\npadding = "max"\n', "dynamic or fixed"),
         ('[[rows]]\nid = "a"\nruntime = "onnx"\npadding = "fixed"\n', "for torch rows"),
+        ('[[rows]]\nid = "r"\nreference = true\nprune = 0.5\n', "reference row is the TF-IDF"),
+        ('[[rows]]\nid = "reference"\nprune = 0.5\n', "unique"),
     ],
 )
 def test_bad_grid_files(tmp_path, text, message):

@@ -172,3 +172,22 @@ def test_point_labels_do_not_overlap():
     assert len(labels) == 6
     overlaps = [(i, j) for i in range(6) for j in range(i) if boxes[i].overlaps(boxes[j])]
     assert len(overlaps) <= 1, overlaps  # eight spots around each point; six crowd in
+
+
+@pytest.mark.parametrize(
+    ("svm_accuracy", "says"),
+    [(0.805, "A cheap model is enough here"), (0.70, "the transformer earns its cost here")],
+)
+def test_the_reference_row_is_weighed_never_recommended(tmp_path, svm_accuracy, says):
+    reference = _row("reference", svm_accuracy, 5000) | {"row": {"reference": True}}
+    rows = [_row("baseline", 0.80, 100), _row("a", 0.795, 300), reference]
+    assert recommend(_typed(rows), ReportConfig(within=1.0)).id == "a"  # never the SVM
+    (tmp_path / RESULTS_FILE).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = write_report(tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    assert result["recommended"] == "a" and says in md
+    assert result["reference_meets_rule"] is (svm_accuracy >= 0.79)
+    line = next(x for x in md.splitlines() if x.startswith("| reference |"))
+    assert "TF-IDF + linear SVM" in line and "50.00" in line  # its speed ratio, as any row's
+    if svm_accuracy > 0.795:
+        assert "scores higher than the recommended `a`" in md

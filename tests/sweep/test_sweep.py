@@ -13,6 +13,7 @@ from lahan.train import TrainConfig
 
 GRID = """
 best_variants = false
+reference = false
 [[rows]]
 id = "baseline"
 [[rows]]
@@ -119,7 +120,8 @@ def test_changed_settings_and_failed_rows(trained_tiny, demo_csv, tmp_path, monk
 
     grid = tmp_path / "grid.toml"
     grid.write_text(
-        'best_variants = false\n[[rows]]\nid = "baseline"\n[[rows]]\nid = "p"\nprune = 0.5\n'
+        'best_variants = false\nreference = false\n[[rows]]\nid = "baseline"\n'
+        '[[rows]]\nid = "p"\nprune = 0.5\n'
     )
     config = SweepConfig(
         teacher=str(trained_tiny[0]),
@@ -150,3 +152,43 @@ def test_changed_settings_and_failed_rows(trained_tiny, demo_csv, tmp_path, monk
     )
     with pytest.raises(LahanError, match="other settings"):
         run_sweep(changed, progress=False)
+
+
+@pytest.mark.slow
+def test_every_sweep_measures_the_tfidf_svm_reference_and_the_report_weighs_it(
+    trained_tiny, demo_csv, tmp_path
+):
+    """A grid with no rows of its own still gets the reference row: trained on the same
+    train split, benched against the teacher in one run, reported and never recommended."""
+    from lahan.recipes.report import write_report
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text("rows = []\n")
+    config = SweepConfig(
+        teacher=str(trained_tiny[0]),
+        data=DataConfig(source=str(demo_csv), seed=0),
+        out=str(tmp_path / "sweep"),
+        grid=str(grid),
+        repeats=1,
+        min_energy_seconds=0.1,
+    )
+    done = run_sweep(config, progress=False)
+    ref = done["reference"]
+    assert ref.ok and ref.row["reference"], ref
+    # the teacher, measured in the same bench run, scores what it scored when trained
+    assert ref.baseline_accuracy == pytest.approx(trained_tiny[1].metrics["dev"]["accuracy"])
+    assert ref.accuracy > 0.5  # the demo corpus's topics are easy for character n-grams
+    assert ref.train_seconds > 0 and ref.params > 0 and ref.size_on_disk_bytes > 0
+    assert ref.flops_per_example is None  # not a transformer: no FLOPs counted
+    assert ref.configuration.startswith("TF-IDF")
+    files = sorted(p.name for p in (tmp_path / "sweep" / "models" / "reference").iterdir())
+    assert files == ["reference.json", "vocabulary.json", "weights.safetensors"]
+    report = write_report(config.out)
+    assert report["recommended"] is None  # the reference is never the recommendation
+    md = (tmp_path / "sweep" / "report.md").read_text()
+    expected = (
+        "A cheap model is enough here" if report["reference_meets_rule"] else "earns its cost"
+    )
+    assert expected in md and "TF-IDF + linear SVM" in md
+    assert run_sweep(config, progress=False)["reference"] == ref  # finished: not run again
+    assert len((tmp_path / "sweep" / RESULTS_FILE).read_text().splitlines()) == 1

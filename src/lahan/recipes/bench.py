@@ -32,7 +32,12 @@ import torch
 
 from lahan.config import BenchConfig, DataConfig, parse_model_spec  # noqa: F401
 from lahan.data import load_dataset
-from lahan.deploy.predictor import OnnxPredictor, TorchPredictor, is_onnx_folder
+from lahan.deploy.predictor import (
+    OnnxPredictor,
+    ReferencePredictor,
+    TorchPredictor,
+    is_onnx_folder,
+)
 from lahan.errors import LahanError, OptionError
 from lahan.evaluate import compute_metrics, metrics_by_group
 from lahan.measure.energy import track_energy
@@ -43,6 +48,7 @@ from lahan.measure.size import count_parameters, weights_size_on_disk
 from lahan.measure.timing import interleaved_times, summarize, timed_for
 from lahan.models import has_placeholder_labels, label_ids, resolve_label_map
 from lahan.records import BenchMeasurement, BenchReport
+from lahan.reference import is_reference_folder
 
 
 def _load(spec: str, threads: int | None = None, labels: tuple | None = None):
@@ -57,6 +63,13 @@ def _load(spec: str, threads: int | None = None, labels: tuple | None = None):
                 "pads dynamically; pass the folder alone",
             )
         return OnnxPredictor(path, threads or torch.get_num_threads(), labels)
+    if is_reference_folder(path):
+        if precision != "fp32" or padded:
+            raise OptionError(
+                "model",
+                f" '{spec}': a TF-IDF + linear SVM reference runs as it is; pass the folder alone",
+            )
+        return ReferencePredictor(path)
     return TorchPredictor(path, precision, padded=padded, labels=labels)
 
 
@@ -64,6 +77,8 @@ def _structure_source(spec: str, predictor) -> torch.nn.Module | None:
     """The torch model whose shapes give the FLOPs (an ONNX export's source if present)."""
     if isinstance(predictor, TorchPredictor):
         return predictor.model
+    if isinstance(predictor, ReferencePredictor):
+        return None  # not a transformer: no layer shapes to count FLOPs from
     source = predictor.runtime.manifest.get("source")
     if source and Path(source).is_dir() and not is_onnx_folder(source):
         from lahan.models import load_model
@@ -76,6 +91,8 @@ def _size_on_disk(spec: str) -> int:
     path = Path(parse_model_spec(spec)[0])
     if is_onnx_folder(path):
         return sum(p.stat().st_size for p in path.glob("*.onnx*"))
+    if is_reference_folder(path):  # its vocabulary is as much the model as its weights
+        return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
     return weights_size_on_disk(path)
 
 
@@ -192,6 +209,8 @@ def run_bench(config: BenchConfig, progress=print) -> BenchReport:
             lengths = [predictor.max_length] * len(texts)
         flops[name] = flops_for_lengths(model, lengths) if model is not None else None
         params = count_parameters(model) if model is not None else None
+        if isinstance(predictor, ReferencePredictor):
+            params = {"total": predictor.model.parameter_count}
         del model
         results[name] = BenchMeasurement(
             spec=spec,

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from lahan.config import TrainConfig
 from lahan.data import SPLITS, DataConfig, load_dataset
-from lahan.deploy.predictor import OnnxPredictor, is_onnx_folder
+from lahan.deploy.predictor import is_onnx_folder, load_predictor
 from lahan.errors import OptionError
 from lahan.evaluate import predict_logits, report_from_logits, write_report_files
 from lahan.models import inference_max_length, load_model, model_labels, resolve_label_map
 from lahan.records import ModelRecord
+from lahan.reference import is_reference_folder
 
 
 def run_evaluate(
@@ -46,11 +47,12 @@ def run_evaluate(
         if split == "all"
         else dataset.split(split)
     )
-    if is_onnx_folder(model_dir):  # an exported graph: scored by ONNX Runtime
+    if is_onnx_folder(model_dir) or is_reference_folder(model_dir):
+        # an exported graph (ONNX Runtime) or the TF-IDF + SVM reference: labels fixed
         if labels is not None:
-            raise OptionError("labels", ": an exported ONNX folder has its labels fixed at export")
-        predictor = OnnxPredictor(model_dir)
-        names, record = predictor.labels, ModelRecord()  # the export's source has the record
+            raise OptionError("labels", f": '{model_dir}' has its labels fixed; leave it out")
+        predictor = load_predictor(model_dir)
+        names, record = predictor.labels, ModelRecord()  # an export's source has the record
         logits = predictor.logits([r.text for r in rows], batch_size)
     else:
         model, tokenizer, record = load_model(model_dir, labels)

@@ -7,6 +7,10 @@ baseline's; the metric and the margin are configurable. Each ratio is shown with
 spread over the repeats (round-by-round ratios), and a row whose baseline ran more than
 ``DRIFT_LIMIT`` away from the median baseline is marked: the machine was busier or
 quieter then, so its docs/s do not compare with other rows' (its ratio still does).
+
+The ``reference`` row (a TF-IDF + linear SVM trained on the same split) is measured like
+the others but never recommended: the recommendation is among the transformers, and a
+sentence says how the cheap model compares, and that it is enough when it meets the rule.
 """
 
 from __future__ import annotations
@@ -50,13 +54,23 @@ def pareto_front(points: list[tuple[str, float, float]]) -> list[str]:
     return front
 
 
+def is_reference(row: SweepRow) -> bool:
+    return bool(row.row.get("reference"))
+
+
+def meets_rule(row: SweepRow, config: ReportConfig) -> bool:
+    """Within ``within`` points of the baseline on ``metric``."""
+    return (
+        row.metric(config.metric) >= row.metric(f"baseline_{config.metric}") - config.within / 100
+    )
+
+
 def recommend(rows: list[SweepRow], config: ReportConfig) -> SweepRow | None:
-    """The fastest row within ``within`` points of the baseline on ``metric``."""
-    ok = [r for r in rows if r.ok]
+    """The fastest transformer row within ``within`` points of the baseline on ``metric``."""
+    ok = [r for r in rows if r.ok and not is_reference(r)]
     if not ok:
         return None
-    base = ok[0].metric(f"baseline_{config.metric}")
-    eligible = [r for r in ok if r.metric(config.metric) >= base - config.within / 100]
+    eligible = [r for r in ok if meets_rule(r, config)]
     # Same-run ratios, not raw documents/s: each row was timed in its own run.
     return max(eligible, key=lambda r: r.speedup_vs_baseline) if eligible else None
 
@@ -111,8 +125,12 @@ def _plots(rows: list[SweepRow], front: list[str], folder: Path, metric: str) ->
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     points = scatter_points(ok, metric)
+    references = {r.id for r in ok if is_reference(r)}
     for row_id, x, y in points:
         on = row_id in front
+        if row_id in references:  # not a transformer: its own marker and colour
+            ax.scatter(x, y, s=60, marker="D", color="tab:green", zorder=4, label="TF-IDF + SVM")
+            continue
         ax.scatter(
             x, y, s=40 if on else 18, color="tab:red" if on else "tab:blue", zorder=3 if on else 2
         )
@@ -218,7 +236,14 @@ def _table(rows: list[SweepRow], drift: dict[str, float]) -> tuple[list[str], li
                 f"{r.train_seconds:.0f}",
                 f"{1000 * r.train_kg_co2:.2f}",
                 f"{1000 * r.inference_kg_co2_per_1000:.3f}",
-                _drift_note(drift.get(r.id)),
+                "; ".join(
+                    n
+                    for n in (
+                        "TF-IDF + linear SVM" if is_reference(r) else "",
+                        _drift_note(drift.get(r.id)),
+                    )
+                    if n
+                ),
             ]
         )
     return head, body
@@ -292,6 +317,9 @@ def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict
         )
     else:
         verdict = f"No configuration meets the rule ({rule})."
+    reference = next((r for r in ok if is_reference(r)), None)
+    if reference is not None:
+        verdict += " " + _reference_sentence(reference, best, config)
     comparison = PAPER + " "
     if paper_row and paper_row.ok:
         comparison += (
@@ -353,10 +381,34 @@ def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict
     )
     return {
         "recommended": best.id if best else None,
+        # whether the TF-IDF + linear SVM meets the same rule (None: no reference row)
+        "reference_meets_rule": meets_rule(reference, config) if reference else None,
         "pareto_front": front,
         "files": [str(folder / "report.md"), str(folder / "report.html")]
         + [str(p) for p in plots.values()],
     }
+
+
+def _reference_sentence(ref: SweepRow, best: SweepRow | None, config: ReportConfig) -> str:
+    """How the TF-IDF + linear SVM compares: enough, or what the transformer earns."""
+    gap = 100 * (ref.metric(config.metric) - ref.metric(f"baseline_{config.metric}"))
+    figures = (
+        f"{config.metric} {ref.metric(config.metric):.4f} ({gap:+.2f} points vs the baseline), "
+        f"{ref.speedup_vs_baseline:.2f}x the baseline's throughput, "
+        f"{ref.size_on_disk_bytes / 1e6:.1f} MB on disk"
+    )
+    if not meets_rule(ref, config):
+        return (
+            f"The TF-IDF + linear SVM (`{ref.id}`) does not meet the rule: {figures}; the "
+            "transformer earns its cost here."
+        )
+    sentence = (
+        f"**A cheap model is enough here:** the TF-IDF + linear SVM (`{ref.id}`) meets the "
+        f"same rule: {figures}"
+    )
+    if best is not None and ref.metric(config.metric) > best.metric(config.metric):
+        sentence += f", and scores higher than the recommended `{best.id}`"
+    return sentence + "."
 
 
 def _inline_markdown(line: str) -> str:

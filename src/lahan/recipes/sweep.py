@@ -41,7 +41,7 @@ def _model_dir(cfg: SweepConfig, row_id: str, rows: dict[str, Row]) -> str:
     row = rows[row_id]
     if row.derive_from:
         return _model_dir(cfg, row.derive_from, rows)
-    if not row.trains:
+    if not row.trains and not row.reference:
         return cfg.teacher
     return str(Path(cfg.out) / "models" / row.id)
 
@@ -70,6 +70,33 @@ def _train(cfg: SweepConfig, row: Row) -> dict:
     }
 
 
+def _train_reference(cfg: SweepConfig, row: Row) -> dict:
+    """The TF-IDF + linear SVM on the sweep's train split (seconds: trained again on a
+    resume rather than trusted from a folder a killed run may have left)."""
+    from lahan.config import ReferenceConfig
+    from lahan.data import load_dataset
+    from lahan.reference import train_reference
+
+    dataset = load_dataset(cfg.data)
+    train = dataset.split("train")
+    out = Path(cfg.out) / "models" / row.id
+    started = time.perf_counter()
+    with track_energy(cfg.country) as energy:
+        train_reference(
+            [r.text for r in train],
+            [r.label for r in train],
+            dataset.labels,
+            out,
+            ReferenceConfig(),
+        )
+    return {
+        "train_seconds": time.perf_counter() - started,
+        "train_kwh": energy["kwh"],
+        "train_kg_co2": energy["kg_co2"],
+        "configuration": "TF-IDF (character 2-5-grams) + linear SVM",
+    }
+
+
 def _spec(cfg: SweepConfig, row: Row, rows: dict[str, Row]) -> str:
     """What `lahan bench` measures for this row (exports ONNX rows first)."""
     model = _model_dir(cfg, row.id, rows)
@@ -92,8 +119,13 @@ def fingerprint(cfg: SweepConfig, row: Row) -> str:
     """What a row's result depends on: its settings, the training and the inputs."""
     material = json.dumps(
         {
-            # rows written before the padding option existed keep their fingerprint
-            "row": {k: v for k, v in row.to_dict().items() if (k, v) != ("padding", "dynamic")},
+            # rows written before the padding and reference options existed keep their
+            # fingerprint
+            "row": {
+                k: v
+                for k, v in row.to_dict().items()
+                if (k, v) not in (("padding", "dynamic"), ("reference", False))
+            },
             "teacher": str(Path(cfg.teacher).resolve()),
             "data": asdict(cfg.data),
             # how often checkpoints are written does not change a row's result
@@ -123,6 +155,8 @@ def run_row(
     train = {"train_seconds": 0.0, "train_kwh": 0.0, "train_kg_co2": 0.0}
     if row.trains:
         train = _train(cfg, row)
+    elif row.reference:
+        train = _train_reference(cfg, row)
     elif source:  # derived rows inherit the training cost of what they derive from
         parent = done[source]
         train = {
@@ -194,6 +228,7 @@ def best_rows(results: dict[str, SweepRow], within: float, count: int = BEST_ROW
         and r.row["runtime"] == "torch"
         and r.row["precision"] == "fp32"
         and r.row.get("padding", "dynamic") == "dynamic"  # a padded row is a slower baseline
+        and not r.row.get("reference")  # int8 / ONNX variants are for transformers
     ]
     if not ok:
         return []

@@ -4,7 +4,9 @@ A row is one configuration. ``train`` rows run `lahan compress` (pruning and/or
 distillation, in fp32); ``derive`` rows take a finished row's model and change how it
 runs (a precision, torch int8, ONNX, ONNX int8) without training again. On a CPU,
 mixed precision is applied at inference to the fp32-trained row (bf16 training is
-slower than fp32 there); fp16 rows are skipped without a CUDA GPU, and say why.
+slower than fp32 there); fp16 rows are skipped without a CUDA GPU, and say why. Every
+grid also has a ``reference`` row: a TF-IDF + linear SVM trained on the same split and
+measured like the others, so the report shows when a cheap model is enough.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ LEVELS = (0.25, 0.5, 0.75)
 PRECISIONS = ("fp16", "bf16")
 RUNTIMES = ("torch", "onnx")
 BEST_ROWS = 3  # int8 / ONNX variants of this many best rows
+REFERENCE_ROW = "reference"  # the TF-IDF + linear SVM every grid is measured against
 
 
 @dataclass
@@ -32,6 +35,8 @@ class Row:
     padding: str = "dynamic"  # dynamic | fixed (every batch padded to the max length)
     derive_from: str | None = None  # a row id: reuse its model
     skip: str | None = None  # why this row cannot run here
+    # a TF-IDF + linear SVM trained on the same split (lahan.reference), not a transformer
+    reference: bool = False
 
     def __post_init__(self) -> None:
         if self.prune is not None and not 0 < self.prune < 1:
@@ -48,6 +53,12 @@ class Row:
             raise LahanError(f"row '{self.id}': fixed padding is for torch rows")
         if self.student and not self.distill:
             raise LahanError(f"row '{self.id}': a student needs distill = true")
+        plain = (self.prune, self.distill, self.derive_from, self.precision, self.runtime)
+        if self.reference and plain != (None, False, None, "fp32", "torch"):
+            raise LahanError(
+                f"row '{self.id}': a reference row is the TF-IDF + linear SVM as it is; "
+                "give it no prune, distill, derive_from, precision or runtime"
+            )
 
     @property
     def trains(self) -> bool:
@@ -63,8 +74,13 @@ class Grid:
     # add int8 / ONNX variants of the best rows at the end (the paper grid does; a grid
     # file only with `best_variants = true`)
     best_variants: bool = True
+    # measure the TF-IDF + linear SVM too, as a row (every grid does, unless a grid file
+    # says `reference = false`): so a report says when a cheap model is enough
+    reference: bool = True
 
     def __post_init__(self) -> None:
+        if self.reference and not any(r.reference for r in self.rows):
+            self.rows.append(Row(REFERENCE_ROW, reference=True))
         ids = [r.id for r in self.rows]
         dupes = {i for i in ids if ids.count(i) > 1}
         if dupes:
@@ -128,7 +144,11 @@ def load_grid(spec: str, cuda: bool) -> Grid:
         if row.precision == "fp16" and not cuda and not row.skip:
             row.skip = "fp16 needs a CUDA GPU; none here"
     # a custom grid runs the rows it lists; int8/ONNX variants only when it asks for them
-    return Grid(rows, best_variants=bool(data.get("best_variants", False)))
+    return Grid(
+        rows,
+        best_variants=bool(data.get("best_variants", False)),
+        reference=bool(data.get("reference", True)),
+    )
 
 
 def variant_rows(best: list[str]) -> list[Row]:
