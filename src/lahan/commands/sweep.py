@@ -43,7 +43,9 @@ def register(subparsers) -> None:
         description="Run every configuration of a grid against one teacher: the paper's "
         "(baseline; pruning 25/50/75%%; distillation into half the layers; pruning + "
         "distillation; each of those at fp16 and bf16) then int8 and ONNX variants of the "
-        "three fastest rows within --within points of the baseline. Each row becomes one "
+        "three fastest rows within --within points of the baseline; and in every grid a "
+        "'reference' row, a TF-IDF + linear SVM trained on the same split (a grid file "
+        "leaves it out with `reference = false`). Each row becomes one "
         "line of OUT/results.jsonl, measured side by side with the teacher. Run it again "
         "after a crash: finished rows are kept, the interrupted one is redone.",
         epilog=EXAMPLES,
