@@ -17,6 +17,24 @@ def test_help_lists_commands(capsys):
         assert command in out
 
 
+def test_every_help_page_renders_its_percent_signs():
+    """argparse %-formats an option's help but prints a description as written: a '%%'
+    there reaches the user as two signs."""
+    from lahan.cli import build_parser
+
+    parser = build_parser()
+    pages = [parser.format_help()]
+    commands = parser._subparsers._group_actions[0].choices
+    while commands:
+        name, sub = commands.popitem()
+        pages.append(sub.format_help())
+        for action in sub._actions:  # `data check` and the like
+            if hasattr(action, "choices") and isinstance(action.choices, dict):
+                commands.update({f"{name} {k}": v for k, v in action.choices.items()})
+    assert len(pages) > 10
+    assert not [page.splitlines()[0] for page in pages if "%%" in page]
+
+
 @pytest.mark.slow
 def test_python_dash_m_works():
     proc = subprocess.run(

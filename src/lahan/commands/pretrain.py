@@ -36,7 +36,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "pretrain",
         help="pretrain an encoder with masked-language modelling",
-        description="Masked-language-model pretraining (15%% masking, 80/10/10) of a preset "
+        description="Masked-language-model pretraining (15% masking, 80/10/10) of a preset "
         "BERT from scratch or of an existing encoder, on text files (one text per line, "
         ".txt or .txt.gz) and/or the train split of a dataset (unlabeled; its dev and test "
         "texts never enter). Short texts are packed into full-length blocks; a held-out "

@@ -41,7 +41,7 @@ def register(subparsers) -> None:
         "sweep",
         help="run an experiment grid (the paper's by default), resumably",
         description="Run every configuration of a grid against one teacher: the paper's "
-        "(baseline; pruning 25/50/75%%; distillation into half the layers; pruning + "
+        "(baseline; pruning 25/50/75%; distillation into half the layers; pruning + "
         "distillation; each of those at fp16 and bf16) then int8 and ONNX variants of the "
         "three fastest rows within --within points of the baseline; and in every grid a "
         "'reference' row, a TF-IDF + linear SVM trained on the same split (a grid file "
