@@ -31,7 +31,6 @@ from precision_speed import BASE, MAX_LENGTH, SMOKE, emit
 from prune_speed import pruned_copy
 from transformers import BertConfig, BertForSequenceClassification
 
-from lahan.config import TrainConfig, config_dict
 from lahan.data import DataConfig, load_dataset
 from lahan.deploy.export import ExportConfig, export_onnx
 from lahan.measure.size import weights_size_on_disk
@@ -94,7 +93,7 @@ def main() -> None:
     # the study's inputs use (what `lahan export` and the predictors read back)
     record = ModelRecord(
         made_by="bench/size_study.py",
-        config=config_dict(TrainConfig(max_length=MAX_LENGTH)),
+        config={"TrainConfig": {"max_length": MAX_LENGTH}},
     )
 
     tmp = Path(tempfile.mkdtemp(prefix="lahan-size-"))

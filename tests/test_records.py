@@ -40,6 +40,7 @@ def test_a_compress_record_names_every_compress_field_even_when_null():
     record = ModelRecord(made_by="compress", teacher="t", metrics={"dev": {}})
     written = record.to_dict()
     assert written["train"] is None and written["sparsity"] is None
+    assert written["teacher_data_fingerprint"] is None  # a hub teacher has no record
     assert "corpus" not in written  # a pretrain field: not a compress record's
     assert "table" not in written and "result" not in written  # never written
 
@@ -118,6 +119,10 @@ def test_a_bench_report_round_trips_with_latency_by_batch_size():
     }
     assert report.batch_sizes == [1, 32] and a.total_params is None
     assert report.models["b"].extra == {"future_figure": 3}
+    odd = BenchMeasurement.from_dict({"latency_batchX": 1, "latency_batch8": {"median_s": 1}})
+    assert odd.extra == {"latency_batchX": 1} and odd.latency == {8: {"median_s": 1}}
+    with pytest.raises(LahanError, match="a BenchMeasurement is a JSON object, got list"):
+        BenchMeasurement.from_dict([1])
     assert report.to_dict() == data
     assert json.loads(json.dumps(report.to_dict())) == data
 
@@ -138,11 +143,10 @@ def test_sweep_rows_read_back_as_written_skipped_failed_and_ok(tmp_path):
     rows = read_results(tmp_path)
     assert rows["s"].to_dict() == skipped  # a skipped row stays short
     assert not rows["s"].ok and rows["o"].ok
-    written = rows["o"].to_dict()
-    assert {k: v for k, v in written.items() if v is not None} == {
-        k: v for k, v in ok.items() if v is not None
-    }
-    assert set(written) == set(SweepRow._names())  # a finished row: every column
+    assert rows["o"].to_dict() == ok  # its keys, its nulls, nothing added
+    assert list(rows["o"].to_dict()) == list(ok)  # and in its order
+    built = SweepRow(id="n", status="ok", accuracy=0.8).to_dict()  # built in code
+    assert "reason" not in built and built["params"] is None  # a finished row's columns
     assert rows["o"].metric("baseline_accuracy") == 0.81
     with pytest.raises(LahanError, match="no metric 'speed'"):
         rows["o"].metric("speed")

@@ -39,10 +39,13 @@ class _Record:
     _ALWAYS: ClassVar[tuple[str, ...]] = ()
     # Fields that live on the object only, never in its file.
     _TRANSIENT: ClassVar[tuple[str, ...]] = ()
+    # The keys of the dict it was read from, in order (None: built in code): written back
+    # as they were, a null included, so a file read and written again does not change.
+    _keys: tuple[str, ...] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def _names(cls) -> list[str]:
-        return [f.name for f in fields(cls) if f.name != "extra"]
+        return [f.name for f in fields(cls) if f.name not in ("extra", "_keys")]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
@@ -51,7 +54,9 @@ class _Record:
         names = set(cls._names())
         known = {k: v for k, v in data.items() if k in names and k not in cls._TRANSIENT}
         extra = {k: v for k, v in data.items() if k not in names}
-        return cls(**cls._decode(known), extra=extra)
+        record = cls(**cls._decode(known), extra=extra)
+        record._keys = tuple(k for k in data if k in known)
+        return record
 
     @classmethod
     def _decode(cls, known: dict[str, Any]) -> dict[str, Any]:
@@ -66,8 +71,11 @@ class _Record:
 
     def to_dict(self) -> dict[str, Any]:
         out = {}
-        always = self._always()
-        for name in self._names():
+        names = self._names()
+        # a record read from a file keeps that file's keys; one built in code writes the
+        # keys its kind always had
+        always = self._keys if self._keys is not None else self._always()
+        for name in [*(self._keys or ()), *(n for n in names if n not in (self._keys or ()))]:
             value = getattr(self, name)
             if name in self._TRANSIENT or (value is None and name not in always):
                 continue
@@ -201,6 +209,7 @@ class ModelRecord(_Record):
     _TRANSIENT = ("table", "result")
     # a compress record names every one of these, null where it does not apply
     _COMPRESS = (
+        "teacher_data_fingerprint",
         "train",
         "distill_cache",
         "inference_precision",
@@ -275,14 +284,17 @@ class BenchMeasurement(_Record):
         return tuple(self._names())  # every figure, null where it could not be measured
 
     @classmethod
+    def _latency_key(cls, key: str) -> bool:
+        return key.startswith(cls._LATENCY) and key.removeprefix(cls._LATENCY).isdigit()
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BenchMeasurement:
+        if not isinstance(data, dict):
+            return super().from_dict(data)  # the one-line error
         latency = {
-            int(k.removeprefix(cls._LATENCY)): v
-            for k, v in data.items()
-            if k.startswith(cls._LATENCY) and k.removeprefix(cls._LATENCY).isdigit()
+            int(k.removeprefix(cls._LATENCY)): v for k, v in data.items() if cls._latency_key(k)
         }
-        rest = {k: v for k, v in data.items() if not k.startswith(cls._LATENCY)}
-        record = super().from_dict(rest)
+        record = super().from_dict({k: v for k, v in data.items() if not cls._latency_key(k)})
         record.latency = latency
         return record
 
@@ -372,8 +384,10 @@ class SweepRow(_Record):
     _ALWAYS = ("id", "row", "fingerprint", "status")
 
     def _always(self) -> tuple[str, ...]:
-        # a finished row has every column (null where not measured); others say why not
-        return tuple(self._names()) if self.ok else self._ALWAYS + ("reason",)
+        # a finished row has its columns (null where not measured); others say why not
+        if self.ok:
+            return tuple(n for n in self._names() if n not in ("reason", "configuration"))
+        return self._ALWAYS + ("reason",)
 
     @property
     def ok(self) -> bool:

@@ -73,7 +73,7 @@ def test_grid_file_toml_and_yaml(tmp_path):
         ('[[rows]]\nid = "a"\npadding = "max"\n', "dynamic or fixed"),
         ('[[rows]]\nid = "a"\nruntime = "onnx"\npadding = "fixed"\n', "for torch rows"),
         ('[[rows]]\nid = "r"\nreference = true\nprune = 0.5\n', "reference row is the TF-IDF"),
-        ('[[rows]]\nid = "reference"\nprune = 0.5\n', "unique"),
+        ('[[rows]]\nid = "reference"\nprune = 0.5\n', "names the TF-IDF"),
     ],
 )
 def test_bad_grid_files(tmp_path, text, message):

@@ -191,3 +191,14 @@ def test_the_reference_row_is_weighed_never_recommended(tmp_path, svm_accuracy, 
     assert "TF-IDF + linear SVM" in line and "50.00" in line  # its speed ratio, as any row's
     if svm_accuracy > 0.795:
         assert "scores higher than the recommended `a`" in md
+
+
+def test_a_report_with_only_the_reference_row_does_not_contradict_itself(tmp_path):
+    failed = {"id": "baseline", "row": {}, "status": "failed", "reason": "boom"}
+    for accuracy, says in ((0.81, "A cheap model is enough here"), (0.70, "rule either")):
+        ref = _row("reference", accuracy, 5000) | {"row": {"reference": True}}
+        (tmp_path / RESULTS_FILE).write_text(json.dumps(failed) + "\n" + json.dumps(ref) + "\n")
+        assert write_report(tmp_path)["recommended"] is None
+        md = (tmp_path / "report.md").read_text()
+        assert "No transformer configuration meets the rule" in md and says in md
+        assert "earns its cost" not in md

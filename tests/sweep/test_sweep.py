@@ -5,6 +5,7 @@ import json
 import pytest
 
 import lahan.recipes.sweep as sweep_run
+from lahan.cli import main
 from lahan.data import DataConfig
 from lahan.recipes.sweep import SweepConfig, best_rows, run_sweep
 from lahan.records import SweepRow
@@ -156,24 +157,18 @@ def test_changed_settings_and_failed_rows(trained_tiny, demo_csv, tmp_path, monk
 
 @pytest.mark.slow
 def test_every_sweep_measures_the_tfidf_svm_reference_and_the_report_weighs_it(
-    trained_tiny, demo_csv, tmp_path
+    trained_tiny, demo_csv, tmp_path, capsys
 ):
     """A grid with no rows of its own still gets the reference row: trained on the same
-    train split, benched against the teacher in one run, reported and never recommended."""
-    from lahan.recipes.report import write_report
-
-    grid = tmp_path / "grid.toml"
+    train split, benched against the teacher in one run, reported and never recommended.
+    Through the command line, as a user runs it (it writes the report too)."""
+    grid, out = tmp_path / "grid.toml", tmp_path / "sweep"
     grid.write_text("rows = []\n")
-    config = SweepConfig(
-        teacher=str(trained_tiny[0]),
-        data=DataConfig(source=str(demo_csv), seed=0),
-        out=str(tmp_path / "sweep"),
-        grid=str(grid),
-        repeats=1,
-        min_energy_seconds=0.1,
-    )
-    done = run_sweep(config, progress=False)
-    ref = done["reference"]
+    argv = ["sweep", "--teacher", str(trained_tiny[0]), "--data", str(demo_csv)]
+    argv += ["--data-seed", "0", "--grid", str(grid), "--out", str(out), "--no-progress"]
+    assert main(argv) == 0
+    assert "1 rows measured, 0 skipped" in capsys.readouterr().out
+    ref = read_results(out)["reference"]
     assert ref.ok and ref.row["reference"], ref
     # the teacher, measured in the same bench run, scores what it scored when trained
     assert ref.baseline_accuracy == pytest.approx(trained_tiny[1].metrics["dev"]["accuracy"])
@@ -181,14 +176,11 @@ def test_every_sweep_measures_the_tfidf_svm_reference_and_the_report_weighs_it(
     assert ref.train_seconds > 0 and ref.params > 0 and ref.size_on_disk_bytes > 0
     assert ref.flops_per_example is None  # not a transformer: no FLOPs counted
     assert ref.configuration.startswith("TF-IDF")
-    files = sorted(p.name for p in (tmp_path / "sweep" / "models" / "reference").iterdir())
+    files = sorted(p.name for p in (out / "models" / "reference").iterdir())
     assert files == ["reference.json", "vocabulary.json", "weights.safetensors"]
-    report = write_report(config.out)
-    assert report["recommended"] is None  # the reference is never the recommendation
-    md = (tmp_path / "sweep" / "report.md").read_text()
-    expected = (
-        "A cheap model is enough here" if report["reference_meets_rule"] else "earns its cost"
-    )
-    assert expected in md and "TF-IDF + linear SVM" in md
-    assert run_sweep(config, progress=False)["reference"] == ref  # finished: not run again
-    assert len((tmp_path / "sweep" / RESULTS_FILE).read_text().splitlines()) == 1
+    md = (out / "report.md").read_text()
+    assert "No transformer configuration meets the rule" in md  # the SVM is not recommended
+    assert ("A cheap model is enough here" in md) != ("does not meet the rule either" in md)
+    assert "TF-IDF + linear SVM" in md
+    assert main(argv) == 0  # finished: not run again
+    assert len((out / RESULTS_FILE).read_text().splitlines()) == 1

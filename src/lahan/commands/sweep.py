@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         country=args.country,
     )
     done = run_sweep(config, progress=not args.no_progress)
-    ok = sum(1 for r in done.values() if r.get("status") == "ok")
+    ok = sum(1 for r in done.values() if r.ok)
     report = write_report(args.out, ReportConfig(within=args.within))
     print(f"{ok} rows measured, {len(done) - ok} skipped; results: {args.out}/results.jsonl")
     print(f"recommended: {report['recommended']}; report: {args.out}/report.md")

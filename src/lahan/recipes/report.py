@@ -316,7 +316,7 @@ def write_report(folder: str | Path, config: ReportConfig | None = None) -> dict
             f"{best.size_on_disk_bytes / 1e6:.1f} MB on disk."
         )
     else:
-        verdict = f"No configuration meets the rule ({rule})."
+        verdict = f"No transformer configuration meets the rule ({rule})."
     reference = next((r for r in ok if is_reference(r)), None)
     if reference is not None:
         verdict += " " + _reference_sentence(reference, best, config)
@@ -398,6 +398,8 @@ def _reference_sentence(ref: SweepRow, best: SweepRow | None, config: ReportConf
         f"{ref.size_on_disk_bytes / 1e6:.1f} MB on disk"
     )
     if not meets_rule(ref, config):
+        if best is None:  # nothing meets the rule: no side earns anything
+            return f"The TF-IDF + linear SVM (`{ref.id}`) does not meet the rule either: {figures}."
         return (
             f"The TF-IDF + linear SVM (`{ref.id}`) does not meet the rule: {figures}; the "
             "transformer earns its cost here."

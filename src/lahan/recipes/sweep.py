@@ -144,7 +144,9 @@ def run_row(
     cfg: SweepConfig, row: Row, rows: dict[str, Row], done: dict[str, SweepRow]
 ) -> SweepRow:
     def result(**fields) -> SweepRow:
-        return SweepRow(id=row.id, row=row.to_dict(), fingerprint=fingerprint(cfg, row), **fields)
+        # from a dict: the line written has exactly these keys, in this order
+        head = {"id": row.id, "row": row.to_dict(), "fingerprint": fingerprint(cfg, row)}
+        return SweepRow.from_dict(head | fields)
 
     if row.skip:
         return result(status="skipped", reason=row.skip)
@@ -232,8 +234,7 @@ def best_rows(results: dict[str, SweepRow], within: float, count: int = BEST_ROW
     ]
     if not ok:
         return []
-    base = ok[0].baseline_accuracy
-    close = [r for r in ok if r.accuracy >= base - within / 100]
+    close = [r for r in ok if r.accuracy >= r.baseline_accuracy - within / 100]
     close.sort(key=lambda r: -r.speedup_vs_baseline)  # same-run ratios, not raw docs/s
     return [r.id for r in close[:count]]
 
@@ -277,12 +278,14 @@ def run_sweep(cfg: SweepConfig, progress: bool = True) -> dict[str, SweepRow]:
                     atomic_write_text(trace, traceback.format_exc())
                 except OSError:  # a full disk must not stop the sweep over a log file
                     trace = "not written"
-                result = SweepRow(
-                    id=row.id,
-                    row=row.to_dict(),
-                    status="failed",
-                    reason=f"{type(err).__name__}: {reason} (traceback: {trace})",
-                    fingerprint=fingerprint(cfg, row),
+                result = SweepRow.from_dict(
+                    {
+                        "id": row.id,
+                        "row": row.to_dict(),
+                        "status": "failed",
+                        "reason": f"{type(err).__name__}: {reason} (traceback: {trace})",
+                        "fingerprint": fingerprint(cfg, row),
+                    }
                 )
             if result.status != "failed":  # an old traceback would mislead
                 _failure_file(out, row.id).unlink(missing_ok=True)

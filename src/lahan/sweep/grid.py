@@ -80,6 +80,11 @@ class Grid:
 
     def __post_init__(self) -> None:
         if self.reference and not any(r.reference for r in self.rows):
+            if any(r.id == REFERENCE_ROW for r in self.rows):
+                raise LahanError(
+                    f"grid: row id '{REFERENCE_ROW}' names the TF-IDF + linear SVM row every "
+                    "grid gets: rename your row, or add `reference = false` to leave the SVM out"
+                )
             self.rows.append(Row(REFERENCE_ROW, reference=True))
         ids = [r.id for r in self.rows]
         dupes = {i for i in ids if ids.count(i) > 1}
