@@ -156,6 +156,9 @@ def memory_in_fresh_process(spec: str, texts: list[str], config: BenchConfig) ->
 
 def _memory_child(spec, texts, threads, labels, batch_size) -> dict:
     """Runs in the fresh process: load, predict the split once, report the peak."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a measurement's child: no "Loading weights" bars
     if threads:
         torch.set_num_threads(threads)
     gc.collect()
