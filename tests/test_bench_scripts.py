@@ -172,6 +172,25 @@ def test_gpu_study(tmp_path):
     assert report["tokenization_timed"] is False
 
 
+def test_gpu_shapes(tmp_path):
+    """The pruned-shape study at a tiny shape: the variants keep the movement model's
+    totals (heads) and round its FFN widths to the multiple."""
+    out = tmp_path / "s.json"
+    run_script(
+        "gpu_shapes.py", "--smoke", "--repeats", "1", "--batch-size", "2", "--seq-len", "8",
+        "--out", str(out), cwd=tmp_path,
+    )  # fmt: skip
+    report = json.loads(out.read_text())
+    shapes, multiple = report["shapes"], report["multiple"]
+    for level in ("0.25", "0.50"):
+        moved, rounded = shapes[f"movement-{level}"], shapes[f"ffn{multiple}-{level}"]
+        assert rounded["layer_heads"] == moved["layer_heads"]
+        assert all(n % multiple == 0 for n in rounded["layer_intermediate"])
+        assert len(set(shapes[f"uniform-{level}"]["layer_heads"])) == 1
+    assert report["latency"]["unpruned/fp32"]["speed_vs_unpruned_same_precision"] == 1.0
+    assert len(report["latency"]) == 2 * len(shapes)
+
+
 @pytest.mark.slow
 def test_gpu_study_shell_script(tmp_path):
     """bench/gpu_study.sh as the device runs it, at the tiny shape."""

@@ -55,6 +55,32 @@ def test_hard_masks_reach_the_target(sparsity, granularity):
     assert abs(report["achieved"] - sparsity) <= 0.01, report["achieved"]
 
 
+@pytest.mark.parametrize("sparsity", [0.25, 0.37, 0.5, 0.75])
+def test_each_layer_keeps_a_multiple_of_ffn_multiple_neurons(sparsity):
+    """Half-precision GPU kernels want widths that are multiples of 8 (BENCHMARKS §12):
+    every layer's kept FFN count is one, its best-scored neurons, and the total stays
+    within half a multiple per layer of the exact top-k's."""
+
+    def kept(multiple):
+        model = _bert(heads=8, layers=4, hidden=128, ffn=300)
+        config = PruneConfig(sparsity=sparsity, granularity="heads", ffn_multiple=multiple)
+        plugin = MovementPruning(model, config)
+        _randomise_scores(plugin)
+        plugin.on_step(100, 100)
+        ffn = [s for s in plugin.scores if s.kind == "ffn"]
+        return [(s.scores.flatten(), s.mask.flatten().bool()) for s in ffn]
+
+    exact, rounded = kept(1), kept(8)
+    total = 4 * 300
+    assert sum(int(m.sum()) for _, m in exact) == total - round(sparsity * total)
+    for (scores, mask), (_, exact_mask) in zip(rounded, exact, strict=True):
+        n = int(mask.sum())
+        assert n % 8 == 0 and abs(n - int(exact_mask.sum())) <= 4
+        if n:  # the layer's best-scored neurons, nothing else
+            assert scores[mask].min() >= scores[~mask].max()
+    assert abs(sum(int(m.sum()) for _, m in rounded) - sum(int(m.sum()) for _, m in exact)) <= 16
+
+
 def test_masked_equals_shrunk_and_heads_granularity_removes_whole_heads():
     model = _bert()
     inputs = _inputs()
@@ -150,6 +176,7 @@ def test_pruning_while_training_lowers_the_loss():
         ({"sparsity": -0.1}, "PruneConfig.sparsity must"),
         ({"granularity": "rows"}, "PruneConfig.granularity must"),
         ({"method": "magic"}, "PruneConfig.method must"),
+        ({"ffn_multiple": 0}, "PruneConfig.ffn_multiple must be >= 1, got 0"),
     ],
 )
 def test_invalid_prune_config(kwargs, message):

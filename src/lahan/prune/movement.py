@@ -180,7 +180,10 @@ class MovementPruning:
             start = 0
             for s in group:
                 n = s.scores.numel()
-                s.mask.copy_(mask[start : start + n].view_as(s.mask))
+                layer_mask = mask[start : start + n].view_as(s.mask)
+                if kind == "ffn" and self.config.ffn_multiple > 1:
+                    layer_mask = _round_kept(s.scores, layer_mask, self.config.ffn_multiple)
+                s.mask.copy_(layer_mask)
                 start += n
 
     @torch.no_grad()
@@ -234,6 +237,21 @@ class MovementPruning:
             "encoder_linear_weights": total,
             "layers": rows,
         }
+
+
+def _round_kept(scores: torch.Tensor, mask: torch.Tensor, multiple: int) -> torch.Tensor:
+    """``mask`` with its kept count moved to the nearest multiple of ``multiple`` (never
+    above the layer's size): the best-scored units of the layer are the ones kept. A
+    layer the global top-k emptied stays empty."""
+    kept, size = int(mask.sum()), mask.numel()
+    if kept == 0:
+        return mask
+    target = min(size, max(multiple, round(kept / multiple) * multiple))
+    if target == kept:
+        return mask
+    rounded = torch.zeros_like(mask)
+    rounded[torch.topk(scores.flatten(), target, sorted=False).indices] = 1.0
+    return rounded.view_as(mask)
 
 
 def describe(report: dict) -> str:
