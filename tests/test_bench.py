@@ -27,28 +27,31 @@ def test_bench_figures_are_consistent(trained_tiny, pruned_tiny, demo_csv):
         min_energy_seconds=0.5,
     )
     report = run_bench(config, progress=lambda m: None)
-    models = report["models"]
+    models = report.models
     assert list(models) == ["teacher", "pruned", "int8", "padded"]
     for r in models.values():
         for b in (1, 32):
-            lat = r[f"latency_batch{b}"]
+            lat = r.latency[b]
             assert lat["p95_s"] >= lat["median_s"] > 0
         # throughput over the split agrees with batch-32 latency (same batch size)
-        ratio = r["throughput_docs_per_s"] / r["latency_batch32"]["docs_per_s"]
+        ratio = r.throughput_docs_per_s / r.latency[32]["docs_per_s"]
         assert 0.33 < ratio < 3, ratio
-        assert r["energy"]["kwh_per_1000"] > 0 and r["memory"]["peak_bytes"] > 0
-        assert 0 < r["fraction_of_gemm_rate"] < 2
-        assert 0 <= r["accuracy"] <= 1
-    assert models["teacher"]["ratios_vs_first"]["throughput"] == 1.0
-    assert models["pruned"]["flops_per_example"] < models["teacher"]["flops_per_example"]
-    assert models["pruned"]["params"]["total"] < models["teacher"]["params"]["total"]
-    assert models["int8"]["precision"] == "int8"
+        assert r.energy["kwh_per_1000"] > 0 and r.memory["peak_bytes"] > 0
+        assert 0 < r.fraction_of_gemm_rate < 2
+        assert 0 <= r.accuracy <= 1
+    assert models["teacher"].ratios_vs_first["throughput"] == 1.0
+    assert models["pruned"].flops_per_example < models["teacher"].flops_per_example
+    assert models["pruned"].total_params < models["teacher"].total_params
+    assert models["int8"].precision == "int8"
     # padded to max length: the same predictions, every text costs the full length
     padded, teacher = models["padded"], models["teacher"]
-    assert padded["padding"] == "max_length" and teacher["padding"] == "dynamic"
-    assert padded["accuracy"] == teacher["accuracy"]
-    assert padded["flops_per_example"] > teacher["flops_per_example"]
-    assert report["machine"]["gemm_flops_per_s"] > 0
+    assert padded.padding == "max_length" and teacher.padding == "dynamic"
+    assert padded.accuracy == teacher.accuracy
+    assert padded.flops_per_example > teacher.flops_per_example
+    assert report.machine["gemm_flops_per_s"] > 0
+    # what `lahan bench --json` writes is the flat JSON it always was
+    flat = report.to_dict()["models"]["teacher"]
+    assert flat["latency_batch32"] == teacher.latency[32] and "latency" not in flat
 
 
 @pytest.mark.slow
@@ -75,8 +78,8 @@ def test_memory_belongs_to_the_model_not_to_its_place_in_the_list(trained_tiny, 
             batch_sizes=(8,),
             min_energy_seconds=0.1,
         )
-        report = run_bench(config, progress=lambda m: None)["models"]
-        return {spec: report[spec]["memory"]["peak_bytes"] for spec in models}
+        report = run_bench(config, progress=lambda m: None).models
+        return {spec: report[spec].memory["peak_bytes"] for spec in models}
 
     forward, backward = memory([tiny, small]), memory([small, tiny])
     for spec in (tiny, small):

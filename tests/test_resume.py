@@ -58,10 +58,11 @@ def _steps_in(checkpoint) -> int:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "kind, kill_after",
-    # fixed points, so a failure reproduces: mid-epoch, an epoch's end (26 steps per
-    # epoch, checkpoints every 4 and at epoch ends), and prune + KD with gradient
-    # accumulation (13 steps per epoch) late in the run
-    [("finetune", 6), ("finetune", 26), ("compress", 40)],
+    # fixed points, so a failure reproduces: an epoch's end (26 steps per epoch,
+    # checkpoints every 4 and at epoch ends), and prune + KD with gradient accumulation
+    # (13 steps per epoch) mid-epoch late in the run (a finetune killed mid-epoch, step 6,
+    # takes the same path as the latter: left out to keep CI under its 20 minutes)
+    [("finetune", 26), ("compress", 40)],
 )
 def test_a_killed_run_resumes_to_the_same_model(kind, kill_after, trained_tiny, demo_csv, tmp_path):
     model = trained_tiny[0]
@@ -137,7 +138,9 @@ def test_a_kill_between_the_renames_keeps_the_previous_checkpoint(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+# SIGTERM goes through lahan's own handler into the KeyboardInterrupt path that Ctrl-C
+# (SIGINT) takes natively: one signal covers both (CI stays under its 20 minutes)
+@pytest.mark.parametrize("signum", [signal.SIGTERM])
 def test_a_signal_checkpoints_at_the_next_step_and_says_how_to_resume(signum, demo_csv, tmp_path):
     out, checkpoint = tmp_path / "m", tmp_path / "m.checkpoint"
     argv = [

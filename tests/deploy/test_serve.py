@@ -207,7 +207,7 @@ def test_deeply_nested_json_is_400(client):
 
 @pytest.mark.slow
 def test_a_real_server_under_bounded_load(trained_tiny):
-    """2,000 requests at concurrency 64, good and bad mixed: every one answered, no 5xx,
+    """800 requests at concurrency 64, good and bad mixed: every one answered, no 5xx,
     every good one 200, every bad one a 4xx."""
     from lahan.deploy.loadtest import run_load
 
@@ -220,8 +220,8 @@ def test_a_real_server_under_bounded_load(trained_tiny):
         {"texts": ["  "]},  # empty text -> 422
     ]
     with serving(trained_tiny[0]) as base:
-        result = run_load(base, good * 3 + bad, requests=2000, concurrency=64)
-    assert result["answered"] == 2000
+        result = run_load(base, good * 3 + bad, requests=800, concurrency=64)
+    assert result["answered"] == 800
     assert not [s for s in result["statuses"] if s >= 500], result["statuses"]
     refused = result["non_200_payloads"]
     assert set(refused) == set(range(6, 6 + len(bad))), refused  # exactly the bad ones
