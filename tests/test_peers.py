@@ -144,3 +144,13 @@ def test_study_refuses_a_folder_that_is_not_a_lahan_model(tmp_path):
     done = run_study(tmp_path / "out", tmp_path, tmp_path)
     assert done.returncode == 2
     assert "is not a lahan model folder" in done.stderr
+
+
+def test_study_says_in_one_line_when_the_data_cannot_be_read(tmp_path, trained_tiny):
+    done = run_study(
+        tmp_path / "out", trained_tiny[0], tmp_path / "missing.csv", "--only", "prepare"
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]  # after transformers' loading bar
+    assert last.startswith("prepare: ") and "missing.csv does not exist" in last

@@ -203,6 +203,15 @@ def venv_python(opts: Options, peer: str) -> Path:
 # ---------------------------------------------------------------- steps
 
 
+def step_options(opts: Options, name: str, task: str) -> list:
+    """The options every step module takes (common.step_args)."""
+    return [
+        *("--split", opts.split, "--teacher", opts.teacher, "--task", task),
+        *("--seed", opts.seed, "--threads", opts.threads, "--repeats", opts.repeats),
+        *("--work", opts.out / "work" / name, "--out", opts.row(name)),
+    ]
+
+
 def peer_step(peer: str, name: str, task: str, *extra: str) -> Step:
     def run(opts: Options) -> None:
         epochs, lr = (
@@ -214,28 +223,8 @@ def peer_step(peer: str, name: str, task: str, *extra: str) -> Step:
             [
                 venv_python(opts, peer),
                 HERE / PEERS[peer]["module"],
-                "--split",
-                opts.split,
-                "--teacher",
-                opts.teacher,
-                "--task",
-                task,
-                "--epochs",
-                epochs,
-                "--lr",
-                lr,
-                "--seed",
-                opts.seed,
-                "--threads",
-                opts.threads,
-                "--train-threads",
-                opts.train_threads,
-                "--repeats",
-                opts.repeats,
-                "--work",
-                opts.out / "work" / name,
-                "--out",
-                opts.row(name),
+                *step_options(opts, name, task),
+                *("--epochs", epochs, "--lr", lr, "--train-threads", opts.train_threads),
                 *extra,
             ],
             opts.out / "logs" / f"{name}.log",
@@ -287,28 +276,9 @@ def lahan_step(name: str, make: list[str] | None, task: str) -> Step:
             [
                 sys.executable,
                 HERE / "peer_lahan.py",
-                "--split",
-                opts.split,
-                "--teacher",
-                opts.teacher,
-                "--task",
-                task,
-                "--model",
-                model,
-                "--make-seconds",
-                made["wall"],
-                "--make-cpu-seconds",
-                made["cpu"],
-                "--threads",
-                opts.threads,
-                "--repeats",
-                opts.repeats,
-                "--seed",
-                opts.seed,
-                "--work",
-                opts.out / "work" / name,
-                "--out",
-                opts.row(name),
+                *step_options(opts, name, task),
+                *("--model", model, "--make-seconds", made["wall"]),
+                *("--make-cpu-seconds", made["cpu"]),
             ],
             logfile,
         )
@@ -471,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     from table import write_table  # bench/peers/table.py
 
+    from lahan.errors import LahanError
+
     if args.table:
         log(f"wrote {write_table(opts.out)}")
         return 0
@@ -504,6 +476,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         try:
             s.run(opts)
+        except LahanError as e:  # in-process steps (prepare): the user's input, one line
+            raise SystemExit(f"{s.name}: {e}") from None
         except (RuntimeError, OSError) as e:
             error.parent.mkdir(parents=True, exist_ok=True)
             error.write_text(str(e), encoding="utf-8")
