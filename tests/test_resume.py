@@ -38,6 +38,14 @@ COMMANDS = {
         "heads",
         "--distill",
     ],  # fmt: skip
+    # one-shot pruning: the structure is chosen again on resume, and must come out the same
+    "taylor": lambda model: [
+        *COMMANDS["compress"](model),
+        "--method",
+        "taylor",
+        "--score-batches",
+        "4",
+    ],  # fmt: skip
 }
 
 
@@ -61,8 +69,9 @@ def _steps_in(checkpoint) -> int:
     # fixed points, so a failure reproduces: an epoch's end (26 steps per epoch,
     # checkpoints every 4 and at epoch ends), and prune + KD with gradient accumulation
     # (13 steps per epoch) mid-epoch late in the run (a finetune killed mid-epoch, step 6,
-    # takes the same path as the latter: left out to keep CI under its 20 minutes)
-    [("finetune", 26), ("compress", 40)],
+    # takes the same path as the latter: left out to keep CI under its 20 minutes), and
+    # one-shot pruning + KD mid-epoch (26 steps per epoch)
+    [("finetune", 26), ("compress", 40), ("taylor", 30)],
 )
 def test_a_killed_run_resumes_to_the_same_model(kind, kill_after, trained_tiny, demo_csv, tmp_path):
     model = trained_tiny[0]

@@ -326,6 +326,11 @@ def steps(opts: Options) -> list[Step]:
         ]
         out.append(lahan_step(f"lahan-prune{pct}", prune, "measure"))
         out.append(lahan_step(f"lahan-prune{pct}-kd", [*prune, "--distill"], "measure"))
+        # one-shot: units scored once from gradients, the small model fine-tuned, as the
+        # peers do (with and without distillation)
+        taylor = [*prune, "--method", "taylor"]
+        out.append(lahan_step(f"lahan-prune{pct}-taylor", taylor, "measure"))
+        out.append(lahan_step(f"lahan-prune{pct}-taylor-kd", [*taylor, "--distill"], "measure"))
         for peer in ("textpruner", "torch_pruning"):
             out.append(peer_step(peer, f"{peer}-prune{pct}", "prune", "--sparsity", str(b)))
             out.append(

@@ -85,6 +85,8 @@ def pruning_table(rows: dict, errors: dict) -> list[str]:
     variants = [
         ("lahan-prune{p}", "lahan prune"),
         ("lahan-prune{p}-kd", "lahan prune + KD"),
+        ("lahan-prune{p}-taylor", "lahan one-shot prune"),
+        ("lahan-prune{p}-taylor-kd", "lahan one-shot prune + KD"),
         ("textpruner-prune{p}", "TextPruner (as delivered)"),
         ("textpruner-prune{p}-ft", "TextPruner + fine-tuning"),
         ("torch_pruning-prune{p}", "Torch-Pruning (as delivered)"),

@@ -286,12 +286,12 @@ class PretrainConfig:
 # --------------------------------------------------------------------------- compression
 
 GRANULARITIES = ("hybrid", "heads")
-METHODS = ("hard", "soft")
+METHODS = ("hard", "soft", "taylor")
 
 
 @dataclass
 class PruneConfig:
-    """Block movement pruning."""
+    """Structured pruning: block movement pruning (hard / soft), or one-shot (taylor)."""
 
     sparsity: float = 0.5  # fraction of encoder linear weights removed at the end
     # heads: whole attention heads + FFN neurons, so the shrunk model really is (1 - s) of
@@ -299,12 +299,18 @@ class PruneConfig:
     # rarely empties a whole head (zeros stay inside full-size matrices: less speed)
     granularity: str = "heads"
     block: tuple[int, int] = (32, 32)  # attention block (rows, cols) for hybrid
-    method: str = "hard"  # hard: exact top-k; soft: sigmoid threshold + L1 penalty
+    # hard: movement pruning, exact top-k; soft: movement pruning, sigmoid threshold + L1
+    # penalty; taylor: one-shot, units scored once from loss gradients on score_batches
+    # training batches, removed before training, and the small model trained (see
+    # lahan.prune.taylor: as accurate in Study 4 and cheaper, it trains the small model)
+    method: str = "hard"
+    score_batches: int = 32  # taylor only: training batches whose gradients score the units
+    # movement pruning (hard, soft) only: the scores' learning rate and the schedule
     score_lr: float = 1e-2  # scores learn faster than weights (nn_pruning uses ~1e-2)
     warmup: float = 0.1  # fraction of steps at sparsity 0 while scores start to learn
     cooldown: float = 0.2  # fraction of steps at the final sparsity
     l1: float = 1.0  # soft only: weight of the L1 penalty on sigmoid(scores)
-    # hard only: each layer keeps a multiple of this many FFN neurons (the nearest to its
+    # hard and taylor: each layer keeps a multiple of this many FFN neurons (the nearest to its
     # top-k share). Half-precision GPU matrix kernels want dimensions that are multiples
     # of 8: at BERT-base shape on an H200 (fp16, batch 256) a 25% model with widths like
     # 2,291 ran 0.61x the unpruned model's speed, rounded to multiples of 8 1.13x
@@ -338,8 +344,24 @@ class PruneConfig:
                 (self.score_lr > 0, "score_lr", f"must be > 0, got {self.score_lr}"),
                 (self.l1 >= 0, "l1", f"must be >= 0, got {self.l1}"),
                 (self.ffn_multiple >= 1, "ffn_multiple", f"must be >= 1, got {self.ffn_multiple}"),
+                (
+                    self.method != "taylor" or self.granularity == "heads",
+                    "method",
+                    "taylor needs --granularity heads: hybrid blocks stay inside full-size "
+                    "matrices after shrinking, and training the small model would fill them in",
+                ),
+                (
+                    self.score_batches >= 1,
+                    "score_batches",
+                    f"must be >= 1, got {self.score_batches}",
+                ),
             ],
         )
+
+    @property
+    def one_shot(self) -> bool:
+        """Units chosen once before training (the small model is trained), not learned."""
+        return self.method == "taylor"
 
 
 CACHE_ENV = "LAHAN_CACHE_DIR"
@@ -484,7 +506,8 @@ class CompressConfig:
         """A short human name, e.g. 'prune 50% heads + KD + bf16'."""
         parts = []
         if self.prune:
-            parts.append(f"prune {self.prune.sparsity:.0%} {self.prune.granularity}")
+            one_shot = " one-shot" if self.prune.one_shot else ""
+            parts.append(f"prune {self.prune.sparsity:.0%} {self.prune.granularity}{one_shot}")
         if self.distill:
             d = self.distill
             # --alpha 1 without hidden/attention losses is the labels-only control

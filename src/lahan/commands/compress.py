@@ -85,13 +85,25 @@ def add_prune_arguments(parser: argparse.ArgumentParser, sparsity_flag: str) -> 
         "--method",
         choices=METHODS,
         default=d.method,
-        help=f"hard: exact top-k; soft: sigmoid threshold + L1 (default {d.method})",
+        help="hard: movement pruning, exact top-k; soft: movement pruning, sigmoid threshold "
+        "+ L1; taylor: one-shot (heads granularity), each head and FFN neuron scored once "
+        "from the loss gradients (|W * dL/dW| over the unit), the lowest removed before "
+        "training, so every epoch trains the small model: cheaper, as TextPruner and "
+        f"Torch-Pruning prune (BENCHMARKS.md section 14) (default {d.method})",
+    )
+    g.add_argument(
+        "--score-batches",
+        type=int,
+        default=d.score_batches,
+        help=f"taylor: training batches whose gradients score the units (default "
+        f"{d.score_batches})",
     )
     g.add_argument(
         "--score-lr",
         type=float,
         default=d.score_lr,
-        help=f"learning rate of the pruning scores (default {d.score_lr})",
+        help=f"movement pruning (hard, soft): learning rate of the pruning scores "
+        f"(default {d.score_lr})",
     )
     g.add_argument(
         "--ffn-multiple",
@@ -110,6 +122,7 @@ def prune_config_from_args(args: argparse.Namespace, sparsity: float) -> PruneCo
         block=args.block,
         method=args.method,
         score_lr=args.score_lr,
+        score_batches=args.score_batches,
         ffn_multiple=args.ffn_multiple,
     )
 
@@ -259,6 +272,9 @@ examples:
   lahan prune --teacher runs/teacher --data ../shared/data/mahanews --sparsity 0.5 --out runs/p50
   lahan prune --teacher runs/teacher --data news.csv --sparsity 0.25 --granularity heads \\
       --trim-vocab --out runs/p25-heads
+  # one-shot: heads and neurons chosen once from gradients, then the small model trained
+  lahan prune --teacher runs/teacher --data news.csv --sparsity 0.5 --method taylor \
+      --out runs/p50-oneshot
   (pruning with distillation: lahan compress --prune 0.25 --distill ...)
 """,
     "distill": """\

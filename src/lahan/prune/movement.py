@@ -53,7 +53,7 @@ class Scores(nn.Module):
 
     def __init__(self, shape: tuple[int, ...], kind: str, method: str):
         super().__init__()
-        init = 0.0 if method == "hard" else 3.0  # soft: sigmoid(3) = 0.95, everything kept
+        init = 3.0 if method == "soft" else 0.0  # soft: sigmoid(3) = 0.95, everything kept
         self.scores = nn.Parameter(torch.full(shape, init))
         self.register_buffer("mask", torch.ones(shape))
         self.kind = kind  # "attention" or "ffn": units of one kind are ranked together
@@ -61,7 +61,9 @@ class Scores(nn.Module):
 
     def straight_through(self) -> torch.Tensor:
         """The mask in value, the identity (or sigmoid') for the scores' gradient."""
-        s = self.scores if self.method == "hard" else torch.sigmoid(self.scores)
+        # hard (and taylor): d mask / d score = 1, so a score's gradient is the loss's
+        # gradient with respect to the unit's mask
+        s = torch.sigmoid(self.scores) if self.method == "soft" else self.scores
         return self.mask + (s - s.detach())  # (s - s.detach()) is exactly 0 in value
 
 
@@ -149,7 +151,7 @@ class MovementPruning:
         if not self.scores:
             return
         self.sparsity_now = cubic_sparsity(step, total_steps, self.config)
-        self._update_masks(self.sparsity_now)
+        self.set_masks(self.sparsity_now)
 
     def regularizer(self) -> torch.Tensor | None:
         if self.config.method != "soft" or not self.scores or self.config.l1 == 0:
@@ -166,7 +168,9 @@ class MovementPruning:
 
     # ------------------------------------------------------------------ masks
     @torch.no_grad()
-    def _update_masks(self, sparsity: float) -> None:
+    def set_masks(self, sparsity: float) -> None:
+        """Masks from the current scores: soft keeps sigmoid(score) > 0.5; hard and
+        taylor keep the top (1 - sparsity) of each unit kind across all layers."""
         if self.config.method == "soft":
             for s in self.scores:
                 s.mask.copy_((torch.sigmoid(s.scores) > 0.5).float())
@@ -232,6 +236,7 @@ class MovementPruning:
             total_zero += sum(zero.values())
             total += sum(count.values())
         return {
+            "method": self.config.method,
             "target": self.config.sparsity,
             "achieved": total_zero / total if total else 0.0,
             "encoder_linear_weights": total,

@@ -3,7 +3,8 @@
 Order (the only one that makes sense): choose the student (the teacher itself, a
 shallower copy, or another model) -> train it once, with movement pruning as a
 plug-in and distillation as the loss, at the training precision -> bake the masks
-and shrink to a dense model -> optionally trim the vocabulary -> evaluate in fp32
+and shrink to a dense model (one-shot pruning bakes and shrinks before training, so
+the epochs train the small model) -> optionally trim the vocabulary -> evaluate in fp32
 and at the inference precision -> time it against the teacher on the same batches
 in the same run -> save one model folder (with ``result.json`` inside).
 
@@ -39,6 +40,7 @@ from lahan.precision import autocast_for
 from lahan.prune import shrink_to_dense, structure
 from lahan.prune.movement import MovementPruning, describe
 from lahan.prune.plot import plot_structure
+from lahan.prune.taylor import score_units
 from lahan.prune.vocab import check_trimmable, trim_vocabulary
 from lahan.records import RESULT_FILE, CompressResult, ModelRecord
 from lahan.train import cross_entropy, encode, make_accelerator, train
@@ -148,7 +150,7 @@ class _Job:
     label_map: dict[str, str]  # dataset label -> teacher label
     student: Student
     student_map: dict[str, str]  # dataset label -> student label
-    teacher_dev: dict  # measured before training: a pruned teacher is trained in place
+    teacher_dev: dict  # the teacher's dev scores, measured once before training
     teacher_params: dict
 
     @property
@@ -173,6 +175,18 @@ class _Job:
 
 
 @dataclass
+class _Pruned:
+    """What pruning kept, measured as the masks were baked in and the model shrunk:
+    after training for movement pruning, before it for one-shot pruning."""
+
+    model: PreTrainedModel  # the shrunk, dense model
+    sparsity: dict  # achieved, per layer
+    kept: dict  # heads and neurons kept
+    masked_dev: dict  # dev with the masks baked in, before shrinking
+    shrunk_dev: dict  # ... after shrinking: equal, shrinking is exact
+
+
+@dataclass
 class _Trained:
     """The model to save and what training and shrinking it reported."""
 
@@ -180,11 +194,16 @@ class _Trained:
     tokenizer: PreTrainedTokenizerBase
     result: TrainResult | None = None
     cache_info: dict | None = None
-    sparsity: dict | None = None  # achieved, per layer (pruning)
-    kept: dict | None = None  # heads and neurons kept (pruning)
-    masked_dev: dict | None = None  # dev with the masks baked in, before shrinking
-    shrunk_dev: dict | None = None  # ... after shrinking: equal, shrinking is exact
+    pruned: _Pruned | None = None
     vocab_report: dict | None = None
+
+    @property
+    def sparsity(self) -> dict | None:
+        return self.pruned.sparsity if self.pruned else None
+
+    @property
+    def kept(self) -> dict | None:
+        return self.pruned.kept if self.pruned else None
 
 
 def _prepare(cfg: CompressConfig) -> _Job:
@@ -224,17 +243,22 @@ def _prepare(cfg: CompressConfig) -> _Job:
 
 def _train(cfg: CompressConfig, job: _Job) -> _Trained:
     """Train the student with the pruning / distillation plug-ins, then make the kept
-    structure real: bake the masks, shrink to a dense model, trim the vocabulary."""
+    structure real: bake the masks, shrink to a dense model, trim the vocabulary.
+    One-shot pruning shrinks first, so the epochs train the small model."""
     student, accelerator = job.student, job.accelerator
-    model, tokenizer = student.model, student.tokenizer
+    tokenizer = student.tokenizer
     train_texts = [r.text for r in job.train_rows]
-    targets = lambda rows: label_ids(rows, model_labels(model), job.student_map)  # noqa: E731
+    targets = lambda rows: label_ids(rows, model_labels(student.model), job.student_map)  # noqa: E731
     plugins: list = []
     loss_fn = cross_entropy
-    pruner = cache_info = None
-    if cfg.prune:
-        pruner = MovementPruning(model, cfg.prune)
+    pruner = cache_info = pruned = None
+    if cfg.prune and cfg.prune.one_shot:
+        pruned = _prune_once(cfg, job, targets(job.train_rows))
+        student.model = pruned.model  # the distiller and the loop take the small model
+    elif cfg.prune:
+        pruner = MovementPruning(student.model, cfg.prune)
         plugins.append(pruner)
+    model = student.model
     if cfg.distill:
         loss_fn, cache_info = _make_distiller(
             cfg, student, job.teacher, job.teacher_tok, train_texts, accelerator
@@ -266,17 +290,46 @@ def _train(cfg: CompressConfig, job: _Job) -> _Trained:
         accelerator.unwrap_model(model, keep_fp32_wrapper=False), tokenizer, result, cache_info
     )
     if pruner is not None:
-        pruner.bake()
-        trained.sparsity = pruner.sparsity_report()
-        trained.masked_dev = job.dev_report(cfg, trained.model, tokenizer)
-        trained.kept = structure(trained.model)
-        trained.model = shrink_to_dense(trained.model)
-        trained.shrunk_dev = job.dev_report(cfg, trained.model, tokenizer)
+        trained.pruned = _shrink(cfg, job, pruner, trained.model)
+        trained.model = trained.pruned.model
+    elif pruned is not None:
+        trained.pruned = pruned  # measured before training; trained.model is the trained one
     if cfg.trim.enabled:
         trained.model, trained.tokenizer, trained.vocab_report = trim_vocabulary(
             trained.model, tokenizer, train_texts, cfg.trim.keep_top_n, cfg.train.max_length
         )
     return trained
+
+
+def _prune_once(cfg: CompressConfig, job: _Job, train_labels: list[int]) -> _Pruned:
+    """One-shot pruning: score the student's units from its loss gradients, keep the best
+    and shrink it, before any training (lahan.prune.taylor)."""
+    if job.student.from_scratch:
+        raise OptionError(
+            "method",
+            " taylor scores units by their gradients in a trained model, and a student "
+            "built from scratch (--student preset:...) has random weights: prune it with "
+            "--method hard while it trains, or prune the teacher (no --student)",
+        )
+    model = job.student.model
+    model.to(job.accelerator.device)
+    scorer = score_units(
+        model, job.student.tokenizer, [r.text for r in job.train_rows], train_labels,
+        cfg.prune, cfg.train, job.accelerator,
+    )  # fmt: skip
+    return _shrink(cfg, job, scorer, model)
+
+
+def _shrink(cfg: CompressConfig, job: _Job, pruner: MovementPruning, model) -> _Pruned:
+    """Bake ``pruner``'s masks into ``model`` and shrink it to a dense model, measuring
+    dev before and after shrinking (equal: shrinking is exact)."""
+    tokenizer = job.student.tokenizer
+    pruner.bake()
+    sparsity = pruner.sparsity_report()
+    masked_dev = job.dev_report(cfg, model, tokenizer)
+    kept = structure(model)
+    shrunk = shrink_to_dense(model)
+    return _Pruned(shrunk, sparsity, kept, masked_dev, job.dev_report(cfg, shrunk, tokenizer))
 
 
 def _measure(cfg: CompressConfig, job: _Job, trained: _Trained) -> tuple[ModelRecord, dict]:
@@ -305,6 +358,7 @@ def _measure(cfg: CompressConfig, job: _Job, trained: _Trained) -> tuple[ModelRe
     )
     speedup = latency["teacher"]["batch_median_s"] / latency["compressed"]["batch_median_s"]
     configs = [c for c in (cfg.data, cfg.train, cfg.prune, cfg.distill, cfg.trim) if c]
+    pruned, one_shot = trained.pruned, cfg.prune is not None and cfg.prune.one_shot
     student = job.student
     record = ModelRecord(
         configuration=cfg.name(),
@@ -328,8 +382,10 @@ def _measure(cfg: CompressConfig, job: _Job, trained: _Trained) -> tuple[ModelRe
             "dev": summary(final_dev),
             "dev_teacher": summary(job.teacher_dev),
             "dev_at_precision": summary(dev_at_precision) if dev_at_precision else None,
-            "dev_masked": summary(trained.masked_dev) if trained.masked_dev else None,
-            "dev_shrunk": summary(trained.shrunk_dev) if trained.shrunk_dev else None,
+            "dev_masked": summary(pruned.masked_dev) if pruned else None,
+            "dev_shrunk": summary(pruned.shrunk_dev) if pruned else None,
+            # one-shot pruning: the pruned model as the pruning left it, before training
+            "dev_before_training": summary(pruned.shrunk_dev) if one_shot else None,
         },
         latency=latency
         | {
