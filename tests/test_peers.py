@@ -106,8 +106,8 @@ def test_study_prepares_the_split_and_measures_lahan_rows(tmp_path, trained_tiny
 
     # a rerun does nothing; --list says what is done and what is not
     listed = run_study(out, teacher, demo_csv, "--list")
-    assert "lahan-teacher                done" in listed.stdout
-    assert "textpruner-prune25           to do" in listed.stdout
+    assert "lahan-teacher                            done" in listed.stdout
+    assert "textpruner-prune25                       to do" in listed.stdout
 
     text = (out / "study4.md").read_text()
     assert "| lahan-trim-vocab |" in text and "| 0% | teacher |" in text
@@ -132,11 +132,17 @@ def test_table_marks_failed_steps_and_computes_the_gap(tmp_path):
 
     write("lahan-prune50-kd", "lahan", 0.80, 1.8)
     write("textpruner-prune50-ft", "textpruner", 0.75, 1.9)
+    # reruns with other seeds: in their own table, never the best row of the gap table
+    write("lahan-prune50-kd-seed1", "lahan", 0.90, 1.8)
+    write("lahan-prune50-kd-seed2", "lahan", 0.85, 1.8)
     (rows / "torch_pruning-prune50.error.txt").write_text("Traceback\nValueError: no heads")
     text = table.write_table(tmp_path).read_text()
     gap = "| 50% | lahan-prune50-kd | 0.8000 | 1.80x | textpruner-prune50-ft | 0.7500 | 1.90x |"
     assert gap + " +5.0 |" in text
     assert "failed: ValueError: no heads" in text
+    # the study's own row has no "seed" key here: it is named "study"
+    seeds = "| lahan-prune50-kd | study: 0.8000, 1: 0.9000, 2: 0.8500 | 0.8500 | 0.0500 | 3 |"
+    assert seeds in text
     assert (tmp_path / "study4.png").stat().st_size > 0
 
 
@@ -154,3 +160,27 @@ def test_study_says_in_one_line_when_the_data_cannot_be_read(tmp_path, trained_t
     assert "Traceback" not in done.stderr
     last = done.stderr.strip().splitlines()[-1]  # after transformers' loading bar
     assert last.startswith("prepare: ") and "missing.csv does not exist" in last
+
+
+def test_seeds_rerun_the_pruning_rows_with_their_own_seed_and_name(tmp_path, monkeypatch):
+    import study  # bench/peers/study.py
+
+    commands = []
+    monkeypatch.setattr(study, "call", lambda command, logfile, env=None: commands.append(command))
+    opts = study.Options(tmp_path / "teacher", "data.csv", tmp_path / "out", (0.25,), seeds=(7,))
+    (opts.out / "models").mkdir(parents=True)  # where lahan (not run here) writes models
+    by_name = {s.name: s for s in study.steps(opts)}
+    assert "lahan-prune25-taylor-uniform-kd" in by_name
+    for name in ("lahan-prune25-taylor-kd", "torch_pruning-prune25-ft"):
+        assert f"{name}-seed7" in by_name
+        assert f"{name}-seed42" not in by_name  # the study's own seed keeps the plain name
+    by_name["lahan-prune25-taylor-kd-seed7"].run(opts)
+    make, measure = (list(map(str, c)) for c in commands)
+    assert make[make.index("--seed") + 1] == "7" and "--distill" in make
+    assert make[make.index("--out") + 1].endswith("models/lahan-prune25-taylor-kd-seed7")
+    assert measure[measure.index("--out") + 1].endswith("rows/lahan-prune25-taylor-kd-seed7.json")
+    assert measure[measure.index("--seed") + 1] == "7"
+    commands.clear()
+    by_name["torch_pruning-prune25-ft"].run(opts)  # the plain row keeps the study's seed
+    (peer,) = (list(map(str, c)) for c in commands)
+    assert peer[peer.index("--seed") + 1] == "42" and "--finetune" in peer

@@ -398,6 +398,7 @@ def pruned_row(
         "compress_cpu_seconds": compress_cpu_seconds,
         "train": trained,
         "threads": args.threads,
+        "seed": args.seed,
         "train_threads": args.train_threads or args.threads,
         "versions": versions(),
         **(extra or {}),

@@ -354,6 +354,7 @@ def int8(args, split: common.Split) -> dict:
         "compress_seconds": compress_seconds,
         "compress_cpu_seconds": compress_cpu_seconds,
         "threads": args.threads,
+        "seed": args.seed,
         "versions": common.versions("neural-compressor", "torchao"),
         "notes": {
             **{

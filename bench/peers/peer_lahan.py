@@ -101,6 +101,7 @@ def main() -> None:
         "compress_cpu_seconds": args.make_cpu_seconds,
         "recorded": _record_seconds(args.model),
         "threads": args.threads,
+        "seed": args.seed,
         "versions": common.versions("lahan", "onnxruntime"),
     }
     common.write_row(args.out, row)

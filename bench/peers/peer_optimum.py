@@ -135,6 +135,7 @@ def int8(args, split: common.Split) -> dict:
         "compress_seconds": compress_seconds,
         "compress_cpu_seconds": compress_cpu_seconds,
         "threads": args.threads,
+        "seed": args.seed,
         "versions": common.versions("optimum", "optimum-onnx", "onnxruntime", "onnx"),
         "notes": {
             "quantization": "ORTQuantizer + AutoQuantizationConfig.avx2 (this CPU has AVX2, "

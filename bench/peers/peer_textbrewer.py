@@ -230,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             "weight_decay": 0.01,
         },
         "threads": args.threads,
+        "seed": args.seed,
         "train_threads": args.train_threads or args.threads,
         "versions": common.versions("textbrewer"),
         "notes": (

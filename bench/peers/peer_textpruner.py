@@ -232,6 +232,7 @@ def vocab(args, split: common.Split) -> dict:
         "compress_cpu_seconds": cpu,
         "train": None,
         "threads": args.threads,
+        "seed": args.seed,
         "versions": common.versions("textpruner"),
         "vocab_before": vocab_before,
         "vocab_after": vocab_after,

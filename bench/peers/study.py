@@ -31,7 +31,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -84,6 +84,8 @@ class Options:
     train_threads: int = 2  # when training (lahan and the peers alike)
     repeats: int = 5
     seed: int = 42
+    # more training seeds for the pruning rows: each reruns as NAME-seedS (a row's spread)
+    seeds: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not all(0 < b < 1 for b in self.budgets):
@@ -212,8 +214,9 @@ def step_options(opts: Options, name: str, task: str) -> list:
     ]
 
 
-def peer_step(peer: str, name: str, task: str, *extra: str) -> Step:
+def peer_step(peer: str, name: str, task: str, *extra: str, seed: int | None = None) -> Step:
     def run(opts: Options) -> None:
+        opts = replace(opts, seed=opts.seed if seed is None else seed)
         epochs, lr = (
             (opts.distill_epochs, opts.distill_lr)
             if task == "distill"
@@ -233,11 +236,13 @@ def peer_step(peer: str, name: str, task: str, *extra: str) -> Step:
     return Step(name, run, needs=[peer])
 
 
-def lahan_step(name: str, make: list[str] | None, task: str) -> Step:
+def lahan_step(name: str, make: list[str] | None, task: str, seed: int | None = None) -> Step:
     """A lahan row: make the model with the lahan CLI (when ``make``), then measure it
-    with the same code as the peers (peer_lahan.py, in this environment)."""
+    with the same code as the peers (peer_lahan.py, in this environment); ``seed``
+    replaces the study's training seed."""
 
     def run(opts: Options) -> None:
+        opts = replace(opts, seed=opts.seed if seed is None else seed)
         model = opts.out / "models" / name if make is not None else opts.teacher
         logfile = opts.out / "logs" / f"{name}.log"
         env = {**os.environ, "LAHAN_CACHE_DIR": str(opts.out / "cache")}
@@ -304,40 +309,55 @@ COMMON = [
 ]
 
 
+def pruning_steps(budget: float, seed: int | None = None) -> list[Step]:
+    """lahan's and the peers' pruning rows at one budget (``NAME-seedS`` with ``seed``)."""
+    pct, suffix = round(budget * 100), "" if seed is None else f"-seed{seed}"
+    prune = [
+        "compress",
+        "--teacher",
+        "{teacher}",
+        "--prune",
+        str(budget),
+        "--granularity",
+        "heads",
+        "--epochs",
+        "{pe}",
+        "--lr",
+        "{plr}",
+        *COMMON,
+    ]
+    # one-shot: units scored once from gradients, the small model fine-tuned, as the
+    # peers do (with and without distillation); uniform: every layer keeps the same share,
+    # the peers' allocation
+    taylor = [*prune, "--method", "taylor"]
+    uniform = [*taylor, "--allocation", "uniform", "--distill"]
+    made = {
+        f"lahan-prune{pct}": prune,
+        f"lahan-prune{pct}-kd": [*prune, "--distill"],
+        f"lahan-prune{pct}-taylor": taylor,
+        f"lahan-prune{pct}-taylor-kd": [*taylor, "--distill"],
+        f"lahan-prune{pct}-taylor-uniform-kd": uniform,
+    }
+    out = [lahan_step(name + suffix, make, "measure", seed) for name, make in made.items()]
+    for peer in ("textpruner", "torch_pruning"):
+        for name, extra in ((f"{peer}-prune{pct}", ()), (f"{peer}-prune{pct}-ft", ("--finetune",))):
+            out.append(
+                peer_step(
+                    peer, name + suffix, "prune", "--sparsity", str(budget), *extra, seed=seed
+                )
+            )
+    return out
+
+
 def steps(opts: Options) -> list[Step]:
     out = [Step("prepare", prepare)]
     out += [Step(f"venv-{peer}", make_venv(peer)) for peer in PEERS]
     out.append(lahan_step("lahan-teacher", None, "measure"))
     for b in opts.budgets:
-        pct = round(b * 100)
-        prune = [
-            "compress",
-            "--teacher",
-            "{teacher}",
-            "--prune",
-            str(b),
-            "--granularity",
-            "heads",
-            "--epochs",
-            "{pe}",
-            "--lr",
-            "{plr}",
-            *COMMON,
-        ]
-        out.append(lahan_step(f"lahan-prune{pct}", prune, "measure"))
-        out.append(lahan_step(f"lahan-prune{pct}-kd", [*prune, "--distill"], "measure"))
-        # one-shot: units scored once from gradients, the small model fine-tuned, as the
-        # peers do (with and without distillation)
-        taylor = [*prune, "--method", "taylor"]
-        out.append(lahan_step(f"lahan-prune{pct}-taylor", taylor, "measure"))
-        out.append(lahan_step(f"lahan-prune{pct}-taylor-kd", [*taylor, "--distill"], "measure"))
-        for peer in ("textpruner", "torch_pruning"):
-            out.append(peer_step(peer, f"{peer}-prune{pct}", "prune", "--sparsity", str(b)))
-            out.append(
-                peer_step(
-                    peer, f"{peer}-prune{pct}-ft", "prune", "--sparsity", str(b), "--finetune"
-                )
-            )
+        out += pruning_steps(b)
+    for seed in opts.seeds:  # the same rows again with other training seeds
+        for b in opts.budgets:
+            out += pruning_steps(b, seed)
     out.append(
         lahan_step(
             "lahan-int8",
@@ -418,6 +438,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads when timing")
     parser.add_argument("--train-threads", type=int, default=2, help="... when training")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--seeds",
+        default="",
+        help="more training seeds for the pruning rows, comma-separated: each row reruns "
+        "as NAME-seedS, e.g. --seeds 1,2 --only 'torch_pruning-prune25-ft*'",
+    )
     parser.add_argument("--only", default="*", help="glob(s) of step names, comma-separated")
     parser.add_argument("--list", action="store_true", help="list the steps and stop")
     parser.add_argument("--table", action="store_true", help="only write OUT/study4.md")
@@ -428,6 +454,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(
             f"--budgets takes comma-separated fractions like 0.25,0.5, got '{args.budgets}'"
         )
+    try:
+        seeds = tuple(int(x) for x in args.seeds.split(",") if x.strip())
+    except ValueError:
+        parser.error(f"--seeds takes comma-separated integers like 1,2, got '{args.seeds}'")
     if not (args.teacher / "lahan.json").exists():
         parser.error(f"--teacher '{args.teacher}' is not a lahan model folder (no lahan.json)")
     opts = Options(
@@ -443,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         threads=args.threads,
         train_threads=args.train_threads,
         repeats=args.repeats,
+        seeds=seeds,
     )
     from table import write_table  # bench/peers/table.py
 
@@ -462,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
                 if opts.row(s.name).with_suffix(".error.txt").exists()
                 else "to do"
             )
-            print(f"{s.name:28} {state}")
+            print(f"{s.name:40} {state}")
         return 0
     failed = []
     for s in chosen:

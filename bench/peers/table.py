@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 import sys
 from pathlib import Path
 
@@ -87,6 +88,7 @@ def pruning_table(rows: dict, errors: dict) -> list[str]:
         ("lahan-prune{p}-kd", "lahan prune + KD"),
         ("lahan-prune{p}-taylor", "lahan one-shot prune"),
         ("lahan-prune{p}-taylor-kd", "lahan one-shot prune + KD"),
+        ("lahan-prune{p}-taylor-uniform-kd", "lahan one-shot prune, uniform + KD"),
         ("textpruner-prune{p}", "TextPruner (as delivered)"),
         ("textpruner-prune{p}-ft", "TextPruner + fine-tuning"),
         ("torch_pruning-prune{p}", "Torch-Pruning (as delivered)"),
@@ -116,7 +118,11 @@ def gap_table(rows: dict) -> list[str]:
         "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: |",
     ]
     for p in budgets:
-        mine = {n: r for n, r in rows.items() if n.startswith(f"lahan-prune{p}")}
+        mine = {
+            n: r
+            for n, r in rows.items()
+            if n.startswith(f"lahan-prune{p}") and not SEEDED.search(n)
+        }
         theirs = {
             n: r
             for n, r in rows.items()
@@ -130,6 +136,29 @@ def gap_table(rows: dict) -> list[str]:
         lines.append(
             f"| {p}% | {a} | {mine[a]['dev']['accuracy']:.4f} | {_x(mine[a])} | {b} | "
             f"{theirs[b]['dev']['accuracy']:.4f} | {_x(theirs[b])} | {gap:+.1f} |"
+        )
+    return lines
+
+
+SEEDED = re.compile(r"-seed(\d+)$")  # a row rerun with another training seed
+
+
+def seeds_table(rows: dict) -> list[str]:
+    """Rows rerun with other seeds (NAME-seedS) next to NAME: each seed's dev accuracy,
+    their mean and standard deviation."""
+    runs: dict[str, dict[str, float]] = {}
+    for name, row in rows.items():
+        if m := SEEDED.search(name):
+            runs.setdefault(name[: m.start()], {})[m.group(1)] = row["dev"]["accuracy"]
+    lines = ["| row | dev acc per seed | mean | sd | runs |", "| --- | --- | ---: | ---: | ---: |"]
+    for base, accs in sorted(runs.items()):
+        if base in rows:  # the study's own run, made with the study's seed
+            accs = {str(rows[base].get("seed", "study")): rows[base]["dev"]["accuracy"], **accs}
+        values = list(accs.values())
+        sd = statistics.stdev(values) if len(values) > 1 else float("nan")
+        per_seed = ", ".join(f"{k}: {v:.4f}" for k, v in accs.items())
+        lines.append(
+            f"| {base} | {per_seed} | {statistics.fmean(values):.4f} | {sd:.4f} | {len(values)} |"
         )
     return lines
 
@@ -236,6 +265,10 @@ def write_table(out: Path) -> Path:
         "## Best lahan row vs best peer row per budget",
         "",
         *gap_table(rows),
+        "",
+        "## Rows rerun with other training seeds",
+        "",
+        *seeds_table(rows),
         "",
         "## int8",
         "",

@@ -287,6 +287,7 @@ class PretrainConfig:
 
 GRANULARITIES = ("hybrid", "heads")
 METHODS = ("hard", "soft", "taylor")
+ALLOCATIONS = ("global", "uniform")
 
 
 @dataclass
@@ -305,6 +306,10 @@ class PruneConfig:
     # lahan.prune.taylor: as accurate in Study 4 and cheaper, it trains the small model)
     method: str = "hard"
     score_batches: int = 32  # taylor only: training batches whose gradients score the units
+    # hard and taylor: global ranks each unit kind across all layers (layers keep uneven
+    # shares); uniform ranks within each layer, so every layer keeps 1 - sparsity of its
+    # heads and neurons (at least one), as TextPruner and Torch-Pruning allocate
+    allocation: str = "global"
     # movement pruning (hard, soft) only: the scores' learning rate and the schedule
     score_lr: float = 1e-2  # scores learn faster than weights (nn_pruning uses ~1e-2)
     warmup: float = 0.1  # fraction of steps at sparsity 0 while scores start to learn
@@ -329,6 +334,17 @@ class PruneConfig:
                     _one_of(self.granularity, GRANULARITIES),
                 ),
                 (self.method in METHODS, "method", _one_of(self.method, METHODS)),
+                (
+                    self.allocation in ALLOCATIONS,
+                    "allocation",
+                    _one_of(self.allocation, ALLOCATIONS),
+                ),
+                (
+                    self.allocation == "global" or self.method != "soft",
+                    "allocation",
+                    "uniform needs --method hard or taylor: soft keeps every unit whose score "
+                    "passes a threshold, so it sets no share per layer",
+                ),
                 (
                     len(self.block) == 2 and min(self.block) >= 1,
                     "block",
@@ -506,8 +522,10 @@ class CompressConfig:
         """A short human name, e.g. 'prune 50% heads + KD + bf16'."""
         parts = []
         if self.prune:
-            one_shot = " one-shot" if self.prune.one_shot else ""
-            parts.append(f"prune {self.prune.sparsity:.0%} {self.prune.granularity}{one_shot}")
+            p = self.prune
+            one_shot = " one-shot" if p.one_shot else ""
+            uniform = " uniform" if p.allocation == "uniform" else ""
+            parts.append(f"prune {p.sparsity:.0%} {p.granularity}{one_shot}{uniform}")
         if self.distill:
             d = self.distill
             # --alpha 1 without hidden/attention losses is the labels-only control

@@ -81,6 +81,43 @@ def test_each_layer_keeps_a_multiple_of_ffn_multiple_neurons(sparsity):
     assert abs(sum(int(m.sum()) for _, m in rounded) - sum(int(m.sum()) for _, m in exact)) <= 16
 
 
+@pytest.mark.parametrize("sparsity", [0.25, 0.5, 0.75, 0.95])
+def test_uniform_allocation_keeps_the_same_share_in_every_layer(sparsity):
+    """uniform: each layer keeps round((1 - S) * n) of its heads and of its neurons (at
+    least one), its own best-scored ones, where global lets one layer lose more."""
+    model = _bert(heads=8, layers=3, hidden=128, ffn=256)
+    config = PruneConfig(
+        sparsity=sparsity, granularity="heads", allocation="uniform", ffn_multiple=1
+    )
+    plugin = MovementPruning(model, config)
+    _randomise_scores(plugin)
+    with torch.no_grad():  # a global ranking would empty layer 0: its scores are lowest
+        for s in plugin.scores[:2]:
+            s.scores.sub_(100.0)
+    plugin.on_step(100, 100)
+    for s in plugin.scores:
+        n = s.scores.numel()
+        mask = s.mask.flatten().bool()
+        assert int(mask.sum()) == max(1, n - round(sparsity * n))
+        if not mask.all():
+            assert s.scores.flatten()[mask].min() >= s.scores.flatten()[~mask].max()
+    report = plugin.sparsity_report()
+    assert report["allocation"] == "uniform"
+    assert {r["heads_kept"] for r in report["layers"]} == {max(1, 8 - round(sparsity * 8))}
+
+
+def test_global_allocation_may_leave_layers_uneven():
+    """The control for the test above: the same scores ranked globally empty layer 0."""
+    model = _bert(heads=8, layers=3, hidden=128, ffn=256)
+    plugin = MovementPruning(model, PruneConfig(sparsity=0.5, granularity="heads"))
+    _randomise_scores(plugin)
+    with torch.no_grad():
+        for s in plugin.scores[:2]:
+            s.scores.sub_(100.0)
+    plugin.on_step(100, 100)
+    assert plugin.sparsity_report()["layers"][0]["heads_kept"] == 0
+
+
 def test_masked_equals_shrunk_and_heads_granularity_removes_whole_heads():
     model = _bert()
     inputs = _inputs()
@@ -177,6 +214,8 @@ def test_pruning_while_training_lowers_the_loss():
         ({"granularity": "rows"}, "PruneConfig.granularity must"),
         ({"method": "magic"}, "PruneConfig.method must"),
         ({"ffn_multiple": 0}, "PruneConfig.ffn_multiple must be >= 1, got 0"),
+        ({"allocation": "even"}, "PruneConfig.allocation must"),
+        ({"allocation": "uniform", "method": "soft"}, "PruneConfig.allocation uniform needs"),
     ],
 )
 def test_invalid_prune_config(kwargs, message):

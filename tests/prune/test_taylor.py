@@ -173,3 +173,33 @@ def test_one_shot_refuses_what_it_cannot_do(trained_tiny, demo_csv, tmp_path, ca
     err = capsys.readouterr().err
     assert "--method taylor scores units by their gradients in a trained model" in err
     assert "Traceback" not in err
+
+
+def test_uniform_allocation_from_the_cli(trained_tiny, demo_csv, tmp_path, capsys):
+    """--allocation uniform: every layer keeps the same number of heads (the peers'
+    allocation); soft movement pruning, which sets no share per layer, is refused."""
+    teacher, _ = trained_tiny
+    out = tmp_path / "uniform"
+    rc = main(
+        ["prune", "--teacher", str(teacher), "--data", str(demo_csv), "--sparsity", "0.5",
+         "--granularity", "heads", "--method", "taylor", "--allocation", "uniform",
+         "--score-batches", "2", "--epochs", "1", "--batch-size", "32", "--no-progress",
+         "--out", str(out)]
+    )  # fmt: skip
+    assert rc == 0
+    assert "one-shot uniform" in capsys.readouterr().out
+    record = json.loads((out / "lahan.json").read_text())
+    assert record["sparsity"]["allocation"] == "uniform"
+    layers = record["sparsity"]["layers"]
+    assert [r["heads_kept"] for r in layers] == [r["heads_total"] // 2 for r in layers]
+    assert [len(r["kept_heads"]) for r in record["structure"]["layers"]] == [
+        r["heads_kept"] for r in layers
+    ]
+    rc = main(
+        ["prune", "--teacher", str(teacher), "--data", str(demo_csv), "--sparsity", "0.5",
+         "--method", "soft", "--allocation", "uniform", "--out", str(tmp_path / "soft")]
+    )  # fmt: skip
+    assert rc != 0
+    err = capsys.readouterr().err
+    assert "allocation uniform needs --method hard or taylor" in err
+    assert "Traceback" not in err

@@ -22,6 +22,7 @@ from lahan.commands._args import (
     train_config_from_args,
 )
 from lahan.config import (
+    ALLOCATIONS,
     CACHE_ENV,
     GRANULARITIES,
     METHODS,
@@ -99,6 +100,15 @@ def add_prune_arguments(parser: argparse.ArgumentParser, sparsity_flag: str) -> 
         f"{d.score_batches})",
     )
     g.add_argument(
+        "--allocation",
+        choices=ALLOCATIONS,
+        default=d.allocation,
+        help="hard and taylor: global ranks heads (and FFN neurons) across all layers, so "
+        "layers keep uneven shares; uniform ranks within each layer, so every layer keeps "
+        "1-S of its heads and neurons (at least one), as TextPruner and Torch-Pruning do "
+        f"(default {d.allocation})",
+    )
+    g.add_argument(
         "--score-lr",
         type=float,
         default=d.score_lr,
@@ -123,6 +133,7 @@ def prune_config_from_args(args: argparse.Namespace, sparsity: float) -> PruneCo
         method=args.method,
         score_lr=args.score_lr,
         score_batches=args.score_batches,
+        allocation=args.allocation,
         ffn_multiple=args.ffn_multiple,
     )
 

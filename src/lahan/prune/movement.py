@@ -170,25 +170,34 @@ class MovementPruning:
     @torch.no_grad()
     def set_masks(self, sparsity: float) -> None:
         """Masks from the current scores: soft keeps sigmoid(score) > 0.5; hard and
-        taylor keep the top (1 - sparsity) of each unit kind across all layers."""
+        taylor keep the top (1 - sparsity) of each unit kind, ranked across all layers
+        (allocation global) or within each layer (uniform, at least one unit a layer)."""
         if self.config.method == "soft":
             for s in self.scores:
                 s.mask.copy_((torch.sigmoid(s.scores) > 0.5).float())
             return
         for kind in ("attention", "ffn"):
             group = [s for s in self.scores if s.kind == kind]
-            flat = torch.cat([s.scores.flatten() for s in group])
-            keep = flat.numel() - round(sparsity * flat.numel())
-            mask = torch.zeros_like(flat)
-            mask[torch.topk(flat, keep, sorted=False).indices] = 1.0
-            start = 0
-            for s in group:
-                n = s.scores.numel()
-                layer_mask = mask[start : start + n].view_as(s.mask)
-                if kind == "ffn" and self.config.ffn_multiple > 1:
-                    layer_mask = _round_kept(s.scores, layer_mask, self.config.ffn_multiple)
-                s.mask.copy_(layer_mask)
-                start += n
+            if self.config.allocation == "global":
+                self._keep_top(group, sparsity, at_least=0)
+            else:
+                for s in group:
+                    self._keep_top([s], sparsity, at_least=1)
+
+    def _keep_top(self, ranked: list, sparsity: float, at_least: int) -> None:
+        """Keep the best-scored (1 - sparsity) of the units of ``ranked`` (ranked together)."""
+        flat = torch.cat([s.scores.flatten() for s in ranked])
+        keep = max(at_least, flat.numel() - round(sparsity * flat.numel()))
+        mask = torch.zeros_like(flat)
+        mask[torch.topk(flat, keep, sorted=False).indices] = 1.0
+        start = 0
+        for s in ranked:
+            n = s.scores.numel()
+            layer_mask = mask[start : start + n].view_as(s.mask)
+            if s.kind == "ffn" and self.config.ffn_multiple > 1:
+                layer_mask = _round_kept(s.scores, layer_mask, self.config.ffn_multiple)
+            s.mask.copy_(layer_mask)
+            start += n
 
     @torch.no_grad()
     def bake(self) -> None:
@@ -237,6 +246,7 @@ class MovementPruning:
             total += sum(count.values())
         return {
             "method": self.config.method,
+            "allocation": self.config.allocation,
             "target": self.config.sparsity,
             "achieved": total_zero / total if total else 0.0,
             "encoder_linear_weights": total,
