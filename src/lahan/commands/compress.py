@@ -284,7 +284,7 @@ examples:
   lahan prune --teacher runs/teacher --data news.csv --sparsity 0.25 --granularity heads \\
       --trim-vocab --out runs/p25-heads
   # one-shot: heads and neurons chosen once from gradients, then the small model trained
-  lahan prune --teacher runs/teacher --data news.csv --sparsity 0.5 --method taylor \
+  lahan prune --teacher runs/teacher --data news.csv --sparsity 0.5 --method taylor \\
       --out runs/p50-oneshot
   (pruning with distillation: lahan compress --prune 0.25 --distill ...)
 """,
