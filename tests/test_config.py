@@ -178,3 +178,40 @@ def test_fingerprints_are_those_the_previous_version_made():
     assert (
         train_fingerprint(TrainConfig(precision="no"), {"s": 1}, ["a", "b"], [0, 1], model) == found
     )
+
+
+@pytest.mark.parametrize(
+    "method, flag, value",
+    [("hard", "--score-batches", "4"), ("soft", "--score-batches", "4"),
+     ("taylor", "--score-lr", "0.05")],
+)  # fmt: skip
+def test_an_option_the_method_does_not_read_is_refused(method, flag, value, tmp_path, capsys):
+    """--score-batches (taylor) and --score-lr (movement pruning) would be silently ignored
+    by the other methods: the CLI says so in one line instead of running without them."""
+    argv = ["prune", "--teacher", str(tmp_path / "t"), "--data", str(tmp_path / "d.csv"),
+            "--out", str(tmp_path / "o"), "--method", method, flag, value]  # fmt: skip
+    if method == "taylor":
+        argv += ["--granularity", "heads"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"lahan: error: {flag} is used only by --method")
+    assert f"--method is {method}" in err and "\n" not in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_method_options_reach_the_config_when_the_method_reads_them():
+    from lahan.commands.compress import config_from_args
+
+    base = ["compress", "--teacher", "t", "--data", "d", "--out", "o", "--prune", "0.5"]
+    args = build_parser().parse_args([*base, "--method", "hard", "--score-lr", "0.05"])
+    prune = config_from_args(args).prune
+    assert prune.score_lr == 0.05 and prune.score_batches == PruneConfig().score_batches
+    args = build_parser().parse_args(
+        [*base, "--method", "taylor", "--granularity", "heads", "--score-batches", "3"]
+    )
+    prune = config_from_args(args).prune
+    assert prune.score_batches == 3 and prune.score_lr == PruneConfig().score_lr
+    # not given: the config's defaults, whatever the method
+    prune = config_from_args(build_parser().parse_args([*base, "--method", "soft"])).prune
+    defaults = PruneConfig()
+    assert (prune.score_lr, prune.score_batches) == (defaults.score_lr, defaults.score_batches)

@@ -135,6 +135,9 @@ def test_table_marks_failed_steps_and_computes_the_gap(tmp_path):
     # reruns with other seeds: in their own table, never the best row of the gap table
     write("lahan-prune50-kd-seed1", "lahan", 0.90, 1.8)
     write("lahan-prune50-kd-seed2", "lahan", 0.85, 1.8)
+    write("textpruner-prune50-ft-seed1", "textpruner", 0.70, 1.9)
+    # one run only: higher than TextPruner's mean, but no mean to compare with
+    write("torch_pruning-prune50-ft", "torch_pruning", 0.74, 1.9)
     (rows / "torch_pruning-prune50.error.txt").write_text("Traceback\nValueError: no heads")
     text = table.write_table(tmp_path).read_text()
     gap = "| 50% | lahan-prune50-kd | 0.8000 | 1.80x | textpruner-prune50-ft | 0.7500 | 1.90x |"
@@ -143,6 +146,11 @@ def test_table_marks_failed_steps_and_computes_the_gap(tmp_path):
     # the study's own row has no "seed" key here: it is named "study"
     seeds = "| lahan-prune50-kd | study: 0.8000, 1: 0.9000, 2: 0.8500 | 0.8500 | 0.0500 | 3 |"
     assert seeds in text
+    means = (
+        "| 50% | lahan-prune50-kd (3) | 0.8500 | 0.0500 | textpruner-prune50-ft (2) | 0.7250 | "
+        "0.0354 | +12.5 | yes |"
+    )
+    assert means in text
     assert (tmp_path / "study4.png").stat().st_size > 0
 
 

@@ -143,22 +143,63 @@ def gap_table(rows: dict) -> list[str]:
 SEEDED = re.compile(r"-seed(\d+)$")  # a row rerun with another training seed
 
 
-def seeds_table(rows: dict) -> list[str]:
-    """Rows rerun with other seeds (NAME-seedS) next to NAME: each seed's dev accuracy,
-    their mean and standard deviation."""
+def _seed_runs(rows: dict) -> dict[str, dict[str, float]]:
+    """Rows rerun with other seeds (NAME-seedS), by NAME: {seed: dev accuracy}, the
+    study's own run of NAME (made with the study's seed) first."""
     runs: dict[str, dict[str, float]] = {}
     for name, row in rows.items():
         if m := SEEDED.search(name):
             runs.setdefault(name[: m.start()], {})[m.group(1)] = row["dev"]["accuracy"]
+    for base, accs in runs.items():
+        if base in rows:
+            own = {str(rows[base].get("seed", "study")): rows[base]["dev"]["accuracy"]}
+            runs[base] = {**own, **accs}
+    return dict(sorted(runs.items()))
+
+
+def _mean_sd(values) -> tuple[float, float]:
+    values = list(values)
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else float("nan")
+
+
+def seeds_table(rows: dict) -> list[str]:
+    """Rows rerun with other seeds next to NAME: each seed's dev accuracy, their mean and
+    standard deviation."""
     lines = ["| row | dev acc per seed | mean | sd | runs |", "| --- | --- | ---: | ---: | ---: |"]
-    for base, accs in sorted(runs.items()):
-        if base in rows:  # the study's own run, made with the study's seed
-            accs = {str(rows[base].get("seed", "study")): rows[base]["dev"]["accuracy"], **accs}
-        values = list(accs.values())
-        sd = statistics.stdev(values) if len(values) > 1 else float("nan")
+    for base, accs in _seed_runs(rows).items():
+        mean, sd = _mean_sd(accs.values())
         per_seed = ", ".join(f"{k}: {v:.4f}" for k, v in accs.items())
+        lines.append(f"| {base} | {per_seed} | {mean:.4f} | {sd:.4f} | {len(accs)} |")
+    return lines
+
+
+def seeds_gap_table(rows: dict) -> list[str]:
+    """Per budget, among the rows rerun with several seeds: lahan's best and the best peer
+    by mean dev accuracy, the gap of the means, and whether it exceeds the larger sd."""
+    runs = {b: a for b, a in _seed_runs(rows).items() if len(a) > 1}
+    lines = [
+        "| budget | best lahan (mean of runs) | mean | sd | best peer | mean | sd | gap (points) "
+        "| beyond one sd |",
+        "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | --- |",
+    ]
+    budgets = sorted({int(m.group(1)) for n in runs if (m := re.search(r"prune(\d+)", n))})
+    for p in budgets:
+        mine = {n: _mean_sd(a.values()) for n, a in runs.items() if n.startswith(f"lahan-prune{p}")}
+        theirs = {
+            n: _mean_sd(a.values())
+            for n, a in runs.items()
+            if re.fullmatch(rf"(textpruner|torch_pruning)-prune{p}(-ft)?", n)
+        }
+        if not mine or not theirs:
+            continue
+        a = max(mine, key=lambda n: mine[n][0])
+        b = max(theirs, key=lambda n: theirs[n][0])
+        gap = mine[a][0] - theirs[b][0]
+        beyond = "yes" if abs(gap) > max(mine[a][1], theirs[b][1]) else "no"
         lines.append(
-            f"| {base} | {per_seed} | {statistics.fmean(values):.4f} | {sd:.4f} | {len(values)} |"
+            f"| {p}% | {a} ({len(runs[a])}) | {mine[a][0]:.4f} | {mine[a][1]:.4f} | "
+            f"{b} ({len(runs[b])}) | {theirs[b][0]:.4f} | {theirs[b][1]:.4f} | {gap * 100:+.1f} "
+            f"| {beyond} |"
         )
     return lines
 
@@ -269,6 +310,10 @@ def write_table(out: Path) -> Path:
         "## Rows rerun with other training seeds",
         "",
         *seeds_table(rows),
+        "",
+        "Best lahan row vs best peer row per budget, on the means over seeds",
+        "",
+        *seeds_gap_table(rows),
         "",
         "## int8",
         "",

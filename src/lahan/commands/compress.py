@@ -33,7 +33,7 @@ from lahan.config import (
     canonical_precision,
     train_defaults,
 )
-from lahan.errors import LahanError
+from lahan.errors import LahanError, OptionError
 
 
 def _block(text: str) -> tuple[int, int]:
@@ -95,9 +95,9 @@ def add_prune_arguments(parser: argparse.ArgumentParser, sparsity_flag: str) -> 
     g.add_argument(
         "--score-batches",
         type=int,
-        default=d.score_batches,
-        help=f"taylor: training batches whose gradients score the units (default "
-        f"{d.score_batches})",
+        default=None,
+        help=f"taylor only (refused with hard and soft): training batches whose gradients "
+        f"score the units (default {d.score_batches})",
     )
     g.add_argument(
         "--allocation",
@@ -105,15 +105,16 @@ def add_prune_arguments(parser: argparse.ArgumentParser, sparsity_flag: str) -> 
         default=d.allocation,
         help="hard and taylor: global ranks heads (and FFN neurons) across all layers, so "
         "layers keep uneven shares; uniform ranks within each layer, so every layer keeps "
-        "1-S of its heads and neurons (at least one), as TextPruner and Torch-Pruning do "
+        "1-S of its heads and neurons (at least one), as TextPruner and Torch-Pruning do; "
+        "with --granularity hybrid, each attention matrix keeps 1-S of its blocks "
         f"(default {d.allocation})",
     )
     g.add_argument(
         "--score-lr",
         type=float,
-        default=d.score_lr,
-        help=f"movement pruning (hard, soft): learning rate of the pruning scores "
-        f"(default {d.score_lr})",
+        default=None,
+        help=f"movement pruning (hard, soft) only, refused with taylor: learning rate of the "
+        f"pruning scores (default {d.score_lr})",
     )
     g.add_argument(
         "--ffn-multiple",
@@ -125,16 +126,36 @@ def add_prune_arguments(parser: argparse.ArgumentParser, sparsity_flag: str) -> 
     )
 
 
+# Options only some --method values read: given with another method they would be
+# silently ignored, so they are refused (their argparse default is None for that reason).
+METHOD_OPTIONS = {"score_batches": ("taylor",), "score_lr": ("hard", "soft")}
+
+
+def _method_option(args: argparse.Namespace, name: str) -> dict:
+    """``{name: value}`` when the option was given and the method reads it, ``{}`` when it
+    was not given (the config's default applies)."""
+    value, methods = getattr(args, name), METHOD_OPTIONS[name]
+    if value is None:
+        return {}
+    if args.method not in methods:
+        raise OptionError(
+            name,
+            f" is used only by --method {' or '.join(methods)}, and --method is "
+            f"{args.method}: drop it, or choose one of those methods",
+        )
+    return {name: value}
+
+
 def prune_config_from_args(args: argparse.Namespace, sparsity: float) -> PruneConfig:
     return PruneConfig(
         sparsity=sparsity,
         granularity=args.granularity,
         block=args.block,
         method=args.method,
-        score_lr=args.score_lr,
-        score_batches=args.score_batches,
         allocation=args.allocation,
         ffn_multiple=args.ffn_multiple,
+        **_method_option(args, "score_lr"),
+        **_method_option(args, "score_batches"),
     )
 
 

@@ -171,7 +171,8 @@ class MovementPruning:
     def set_masks(self, sparsity: float) -> None:
         """Masks from the current scores: soft keeps sigmoid(score) > 0.5; hard and
         taylor keep the top (1 - sparsity) of each unit kind, ranked across all layers
-        (allocation global) or within each layer (uniform, at least one unit a layer)."""
+        (allocation global) or within each layer (uniform, at least one unit a layer; with
+        hybrid, within each attention matrix)."""
         if self.config.method == "soft":
             for s in self.scores:
                 s.mask.copy_((torch.sigmoid(s.scores) > 0.5).float())
