@@ -199,6 +199,19 @@ def test_an_option_the_method_does_not_read_is_refused(method, flag, value, tmp_
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("flag, value", [("--score-lr", "0.05"), ("--score-batches", "4")])
+def test_a_pruning_option_without_prune_is_refused(flag, value, tmp_path, capsys):
+    argv = ["compress", "--teacher", str(tmp_path / "t"), "--data", str(tmp_path / "d.csv"),
+            "--out", str(tmp_path / "o"), "--distill", flag, value]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"lahan: error: {flag} is a pruning option, and this run has no --prune S: "
+        "add one, or drop it"
+    )
+    assert not (tmp_path / "o").exists()
+
+
 def test_method_options_reach_the_config_when_the_method_reads_them():
     from lahan.commands.compress import config_from_args
 

@@ -136,8 +136,14 @@ def test_table_marks_failed_steps_and_computes_the_gap(tmp_path):
     write("lahan-prune50-kd-seed1", "lahan", 0.90, 1.8)
     write("lahan-prune50-kd-seed2", "lahan", 0.85, 1.8)
     write("textpruner-prune50-ft-seed1", "textpruner", 0.70, 1.9)
-    # one run only: higher than TextPruner's mean, but no mean to compare with
-    write("torch_pruning-prune50-ft", "torch_pruning", 0.74, 1.9)
+    # one run only (its base failed): higher than every mean, but no mean to compare with
+    write("torch_pruning-prune50-seed1", "torch_pruning", 0.95, 1.9)
+    # a 5% budget: its rows are not the 50% rows (lahan-prune5... is a prefix of those),
+    # and a gap of the means within one sd
+    for name, acc in (("lahan-prune5-kd", 0.70), ("lahan-prune5-kd-seed1", 0.72)):
+        write(name, "lahan", acc, 1.1)
+    for name, acc in (("textpruner-prune5-ft", 0.71), ("textpruner-prune5-ft-seed1", 0.69)):
+        write(name, "textpruner", acc, 1.1)
     (rows / "torch_pruning-prune50.error.txt").write_text("Traceback\nValueError: no heads")
     text = table.write_table(tmp_path).read_text()
     gap = "| 50% | lahan-prune50-kd | 0.8000 | 1.80x | textpruner-prune50-ft | 0.7500 | 1.90x |"
@@ -151,7 +157,23 @@ def test_table_marks_failed_steps_and_computes_the_gap(tmp_path):
         "0.0354 | +12.5 | yes |"
     )
     assert means in text
+    gap5 = (
+        "| 5% | lahan-prune5-kd | 0.7000 | 1.10x | textpruner-prune5-ft | 0.7100 | 1.10x | -1.0 |"
+    )
+    assert gap5 in text
+    means5 = (
+        "| 5% | lahan-prune5-kd (2) | 0.7100 | 0.0141 | textpruner-prune5-ft (2) | 0.7000 | "
+        "0.0141 | +1.0 | no |"
+    )
+    assert means5 in text
     assert (tmp_path / "study4.png").stat().st_size > 0
+
+
+def test_study_refuses_its_own_seed_among_the_reruns(tmp_path):
+    # NAME-seed42 would repeat the study's own run of NAME and count it twice
+    done = run_study(tmp_path / "out", tmp_path, tmp_path, "--seeds", "1,42")
+    assert done.returncode == 2
+    assert "seed 42 is the study's own run" in done.stderr.strip().splitlines()[-1]
 
 
 def test_study_refuses_a_folder_that_is_not_a_lahan_model(tmp_path):

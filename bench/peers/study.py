@@ -458,6 +458,11 @@ def main(argv: list[str] | None = None) -> int:
         seeds = tuple(int(x) for x in args.seeds.split(",") if x.strip())
     except ValueError:
         parser.error(f"--seeds takes comma-separated integers like 1,2, got '{args.seeds}'")
+    if Options.seed in seeds:
+        parser.error(
+            f"--seeds {args.seeds}: seed {Options.seed} is the study's own run (NAME, not "
+            f"NAME-seed{Options.seed}); give the other seeds only"
+        )
     if not (args.teacher / "lahan.json").exists():
         parser.error(f"--teacher '{args.teacher}' is not a lahan model folder (no lahan.json)")
     opts = Options(

@@ -110,6 +110,11 @@ def pruning_table(rows: dict, errors: dict) -> list[str]:
     return lines
 
 
+def _lahan_at(name: str, pct: int) -> bool:
+    """A lahan pruning row at ``pct``% (``lahan-prune5...`` is not one at 50%)."""
+    return re.match(rf"lahan-prune{pct}(-|$)", name) is not None
+
+
 def gap_table(rows: dict) -> list[str]:
     """Per budget: lahan's best row and the best peer row by dev accuracy, and the gap."""
     budgets = sorted({int(m.group(1)) for n in rows if (m := re.search(r"prune(\d+)", n))})
@@ -118,11 +123,7 @@ def gap_table(rows: dict) -> list[str]:
         "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: |",
     ]
     for p in budgets:
-        mine = {
-            n: r
-            for n, r in rows.items()
-            if n.startswith(f"lahan-prune{p}") and not SEEDED.search(n)
-        }
+        mine = {n: r for n, r in rows.items() if _lahan_at(n, p) and not SEEDED.search(n)}
         theirs = {
             n: r
             for n, r in rows.items()
@@ -151,9 +152,11 @@ def _seed_runs(rows: dict) -> dict[str, dict[str, float]]:
         if m := SEEDED.search(name):
             runs.setdefault(name[: m.start()], {})[m.group(1)] = row["dev"]["accuracy"]
     for base, accs in runs.items():
+        accs = dict(sorted(accs.items(), key=lambda kv: int(kv[0])))  # not the files' order
         if base in rows:
             own = {str(rows[base].get("seed", "study")): rows[base]["dev"]["accuracy"]}
-            runs[base] = {**own, **accs}
+            accs = {**own, **accs}
+        runs[base] = accs
     return dict(sorted(runs.items()))
 
 
@@ -184,7 +187,7 @@ def seeds_gap_table(rows: dict) -> list[str]:
     ]
     budgets = sorted({int(m.group(1)) for n in runs if (m := re.search(r"prune(\d+)", n))})
     for p in budgets:
-        mine = {n: _mean_sd(a.values()) for n, a in runs.items() if n.startswith(f"lahan-prune{p}")}
+        mine = {n: _mean_sd(a.values()) for n, a in runs.items() if _lahan_at(n, p)}
         theirs = {
             n: _mean_sd(a.values())
             for n, a in runs.items()

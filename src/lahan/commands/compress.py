@@ -141,7 +141,7 @@ def _method_option(args: argparse.Namespace, name: str) -> dict:
         raise OptionError(
             name,
             f" is used only by --method {' or '.join(methods)}, and --method is "
-            f"{args.method}: drop it, or choose one of those methods",
+            f"{args.method}: drop it, or use --method {methods[0]}",
         )
     return {name: value}
 
@@ -398,6 +398,12 @@ def config_from_args(args: argparse.Namespace) -> CompressConfig:
         prune = prune_config_from_args(args, args.prune)
     else:
         prune = None
+        # compress without --prune: the pruning options would be silently ignored
+        for name in METHOD_OPTIONS:
+            if getattr(args, name, None) is not None:
+                raise OptionError(
+                    name, " is a pruning option, and this run has no --prune S: add one, or drop it"
+                )
     distills = method == "distill" or (method == "compress" and args.distill)
     return CompressConfig(
         teacher=args.teacher,
