@@ -229,3 +229,67 @@ def build_baseline_replica(folder: Path, texts: list[str], seed: int = 0) -> Pat
     model.config.architectures = ["BertForSequenceClassification"]
     _save(model, folder, bin_only=True)
     return folder
+
+
+# --------------------------------------------------------------------------- e5-shaped
+
+XLMR_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]  # ids 0-3, <mask> last, as in XLM-R
+
+# Words of other languages, so that a multilingual vocabulary has pieces a Marathi
+# corpus never uses (what trimming removes).
+OTHER_LANGUAGES = [
+    "the quick brown fox jumps over the lazy dog",
+    "government announces new scheme for farmers",
+    "le gouvernement annonce un nouveau programme",
+    "die regierung kündigt ein neues programm an",
+    "সরকার নতুন প্রকল্প ঘোষণা করেছে",
+    "सरकार ने नई योजना की घोषणा की",
+]
+
+
+def trained_unigram_tokenizer(texts: list[str], vocab_size: int = 800) -> XLMRobertaTokenizer:
+    """An XLM-R-style SentencePiece (Unigram) tokenizer trained with ``tokenizers`` on
+    ``texts`` plus a few lines of other languages: real multi-character pieces with
+    scores, XLM-R's special-token layout and pipeline (XLMRobertaTokenizer builds the
+    normalizer-free Metaspace pipeline around the trained pieces)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    backend = Tokenizer(models.Unigram())
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Metaspace()]
+    )
+    trainer = trainers.UnigramTrainer(
+        vocab_size=vocab_size, special_tokens=XLMR_SPECIALS, unk_token="<unk>", shrinking_factor=0.9
+    )
+    backend.train_from_iterator(list(texts) + OTHER_LANGUAGES * 3, trainer)
+    pieces = json.loads(backend.to_str())["model"]["vocab"]
+    assert [p for p, _ in pieces[:4]] == XLMR_SPECIALS
+    return XLMRobertaTokenizer(vocab=[tuple(p) for p in pieces] + [("<mask>", 0.0)])
+
+
+def build_e5_like(folder: Path, texts: list[str], seed: int = 0, vocab_size: int = 800) -> Path:
+    """A tiny multilingual-e5-small as ``shared/tools/make-e5-small`` writes it: a bare
+    ``BertModel`` (no pooler weights, no classification head) carrying an XLM-R
+    SentencePiece tokenizer (pad id 1), with a few embedding rows more than the
+    tokenizer has pieces (e5: 250,037 rows for 250,002 pieces)."""
+    from transformers import BertModel
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = trained_unigram_tokenizer(texts, vocab_size)
+    tokenizer.save_pretrained(folder)
+    config = BertConfig(
+        vocab_size=len(tokenizer) + 5,
+        hidden_size=HIDDEN,
+        num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS,
+        intermediate_size=FFN,
+        max_position_embeddings=128,
+        pad_token_id=1,
+        layer_norm_eps=1e-12,
+    )
+    torch.manual_seed(seed)
+    model = BertModel(config, add_pooling_layer=False)
+    model.config.architectures = ["BertModel"]
+    model.save_pretrained(folder)
+    return folder

@@ -129,13 +129,18 @@ def load_teacher(folder: str | Path):
     return model, tokenizer
 
 
-def hf_logits(model: torch.nn.Module, tokenizer, max_length: int) -> LogitsFn:
-    """Texts in, logits out: the tokenizer is inside, as in a request (and in lahan bench)."""
+def hf_logits(
+    model: torch.nn.Module, tokenizer, max_length: int, pad_to_max: bool = False
+) -> LogitsFn:
+    """Texts in, logits out: the tokenizer is inside, as in a request (and in lahan bench).
+    Batches pad to their longest text, or with ``pad_to_max`` to ``max_length`` (as the
+    paper's baseline ran)."""
+    padding = "max_length" if pad_to_max else True
 
     @torch.inference_mode()
     def call(texts: list[str]) -> torch.Tensor:
         enc = tokenizer(
-            texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+            texts, truncation=True, max_length=max_length, padding=padding, return_tensors="pt"
         )
         return model(**enc).logits.float()
 

@@ -37,6 +37,12 @@ def main() -> None:
         "--make-seconds", type=float, default=0.0, help="wall time of the lahan run"
     )
     parser.add_argument("--make-cpu-seconds", type=float, default=0.0, help="its CPU time")
+    parser.add_argument(
+        "--paper-speed",
+        action="store_true",
+        help="also time each sub-dataset's dev texts apart, with the teacher padded to "
+        "max_length (the paper's baseline) interleaved beside the teacher and the model",
+    )
     args = parser.parse_args()
     split = common.setup(args)
     from lahan.models import load_model
@@ -104,6 +110,18 @@ def main() -> None:
         "seed": args.seed,
         "versions": common.versions("lahan", "onnxruntime"),
     }
+    if args.paper_speed:
+        padded = common.hf_logits(teacher, teacher_tokenizer, split.max_length, pad_to_max=True)
+        row["speed_by_group"] = {}
+        for group in sorted({r.group for r in split.dev}):
+            chosen = [r.text for r in split.dev if r.group == group]
+            fns = {"teacher": reference, "teacher_padded": padded, "lahan": fn}
+            by = common.speed(fns, chosen, batch_sizes, args.repeats)
+            for key, lahan in by["lahan"].items():  # the same process, interleaved
+                lahan["ratio_vs_padded_teacher"] = (
+                    by["teacher_padded"][key]["median_s"] / lahan["median_s"]
+                )
+            row["speed_by_group"][group] = by
     common.write_row(args.out, row)
 
 

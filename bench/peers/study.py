@@ -86,6 +86,8 @@ class Options:
     seed: int = 42
     # more training seeds for the pruning rows: each reruns as NAME-seedS (a row's spread)
     seeds: tuple[int, ...] = ()
+    # an unlabeled text file for the vocabulary rows that keep a corpus's pieces (Study 5)
+    corpus: str | None = None
 
     def __post_init__(self) -> None:
         if not all(0 < b < 1 for b in self.budgets):
@@ -236,10 +238,17 @@ def peer_step(peer: str, name: str, task: str, *extra: str, seed: int | None = N
     return Step(name, run, needs=[peer])
 
 
-def lahan_step(name: str, make: list[str] | None, task: str, seed: int | None = None) -> Step:
+def lahan_step(
+    name: str,
+    make: list[str] | None,
+    task: str,
+    seed: int | None = None,
+    measure: tuple[str, ...] = (),
+) -> Step:
     """A lahan row: make the model with the lahan CLI (when ``make``), then measure it
     with the same code as the peers (peer_lahan.py, in this environment); ``seed``
-    replaces the study's training seed."""
+    replaces the study's training seed; ``measure``: more peer_lahan.py options.
+    In ``make``, {models} is OUT/models (a row made from another row's model)."""
 
     def run(opts: Options) -> None:
         opts = replace(opts, seed=opts.seed if seed is None else seed)
@@ -267,6 +276,8 @@ def lahan_step(name: str, make: list[str] | None, task: str, seed: int | None = 
                             dlr=opts.distill_lr,
                             threads=opts.train_threads,
                             layers=opts.student_layers,
+                            corpus=opts.corpus,
+                            models=opts.out / "models",
                         )
                         for a in make
                     ],
@@ -284,6 +295,7 @@ def lahan_step(name: str, make: list[str] | None, task: str, seed: int | None = 
                 *step_options(opts, name, task),
                 *("--model", model, "--make-seconds", made["wall"]),
                 *("--make-cpu-seconds", made["cpu"]),
+                *measure,
             ],
             logfile,
         )
@@ -309,8 +321,11 @@ COMMON = [
 ]
 
 
-def pruning_steps(budget: float, seed: int | None = None) -> list[Step]:
-    """lahan's and the peers' pruning rows at one budget (``NAME-seedS`` with ``seed``)."""
+def pruning_steps(
+    budget: float, seed: int | None = None, extra: tuple[str, ...] = (), peers: bool = True
+) -> list[Step]:
+    """lahan's and the peers' pruning rows at one budget (``NAME-seedS`` with ``seed``);
+    ``extra``: more lahan CLI options for every lahan row; ``peers``: the peers' rows too."""
     pct, suffix = round(budget * 100), "" if seed is None else f"-seed{seed}"
     prune = [
         "compress",
@@ -325,6 +340,7 @@ def pruning_steps(budget: float, seed: int | None = None) -> list[Step]:
         "--lr",
         "{plr}",
         *COMMON,
+        *extra,
     ]
     # one-shot: units scored once from gradients, the small model fine-tuned, as the
     # peers do (with and without distillation); uniform: every layer keeps the same share,
@@ -339,7 +355,7 @@ def pruning_steps(budget: float, seed: int | None = None) -> list[Step]:
         f"lahan-prune{pct}-taylor-uniform-kd": uniform,
     }
     out = [lahan_step(name + suffix, make, "measure", seed) for name, make in made.items()]
-    for peer in ("textpruner", "torch_pruning"):
+    for peer in ("textpruner", "torch_pruning") if peers else ():
         for name, extra in ((f"{peer}-prune{pct}", ()), (f"{peer}-prune{pct}-ft", ("--finetune",))):
             out.append(
                 peer_step(
@@ -422,9 +438,18 @@ def done(opts: Options, step: Step) -> bool:
     return opts.row(step.name).exists()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    *,
+    description: str = __doc__,
+    make_steps: Callable[[Options], list[Step]] = steps,
+    defaults: dict | None = None,
+    write: Callable[[Path], Path] | None = None,
+) -> int:
+    """The study's command line; Study 5 (bench/study5.py) runs it with its own steps,
+    ``defaults`` (argparse defaults by dest) and table writer ``write``."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--teacher", required=True, type=Path, help="a lahan model folder")
     parser.add_argument("--data", required=True, help="the data the teacher was trained on")
@@ -444,9 +469,19 @@ def main(argv: list[str] | None = None) -> int:
         help="more training seeds for the pruning rows, comma-separated: each row reruns "
         "as NAME-seedS, e.g. --seeds 1,2 --only 'torch_pruning-prune25-ft*'",
     )
+    parser.add_argument(
+        "--corpus", default=None, help="unlabeled text (one per line) for the vocabulary rows"
+    )
     parser.add_argument("--only", default="*", help="glob(s) of step names, comma-separated")
+    parser.add_argument(
+        "--remeasure",
+        action="store_true",
+        help="measure the chosen lahan rows again (their models are kept): for timing "
+        "alone on the machine after the models were made beside other jobs",
+    )
     parser.add_argument("--list", action="store_true", help="list the steps and stop")
     parser.add_argument("--table", action="store_true", help="only write OUT/study4.md")
+    parser.set_defaults(**(defaults or {}))
     args = parser.parse_args(argv)
     try:
         budgets = tuple(float(b) for b in args.budgets.split(","))
@@ -479,16 +514,22 @@ def main(argv: list[str] | None = None) -> int:
         train_threads=args.train_threads,
         repeats=args.repeats,
         seeds=seeds,
+        corpus=args.corpus,
     )
-    from table import write_table  # bench/peers/table.py
+    if write is None:
+        from table import write_table as write  # bench/peers/table.py
 
     from lahan.errors import LahanError
 
     if args.table:
-        log(f"wrote {write_table(opts.out)}")
+        log(f"wrote {write(opts.out)}")
         return 0
     patterns = args.only.split(",")
-    chosen = [s for s in steps(opts) if any(fnmatch.fnmatch(s.name, p) for p in patterns)]
+    chosen = [s for s in make_steps(opts) if any(fnmatch.fnmatch(s.name, p) for p in patterns)]
+    if args.remeasure:
+        for s in chosen:
+            if s.name.startswith("lahan-"):
+                opts.row(s.name).unlink(missing_ok=True)
     if args.list:
         for s in chosen:
             state = (
@@ -527,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         error.unlink(missing_ok=True)
         log(f"{s.name} done in {time.perf_counter() - started:.0f} s")
-    log(f"wrote {write_table(opts.out)}")
+    log(f"wrote {write(opts.out)}")
     if failed:
         log(f"{len(failed)} step(s) failed or skipped: {', '.join(failed)} (rerun to retry)")
     return 1 if failed else 0

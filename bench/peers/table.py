@@ -43,6 +43,10 @@ def _mb(n: float | None) -> str:
     return f"{n / 1e6:.1f} MB" if n else "–"
 
 
+def _params(row: dict) -> str:
+    return f"{row['params'] / 1e6:.2f}M" if row.get("params") else "–"  # ONNX rows: none
+
+
 def _x(row: dict, batch: int = 32) -> str:
     s = (row.get("speed") or {}).get(f"batch{batch}")
     return f"{s['ratio_vs_teacher']:.2f}x" if s else "–"
@@ -241,8 +245,8 @@ def simple_table(rows: dict, errors: dict, names: tuple[str, ...], extra: str) -
             cell = f" {row.get('vocab_after', '–')} of {row.get('vocab_before', '–')} |"
         lines.append(
             f"| {name} | {row['dev']['accuracy']:.4f} | {row['dev']['macro_f1']:.4f} | "
-            f"{row['params'] / 1e6:.2f}M | {_mb(row['size_bytes'])} | {_x(row)} | "
-            f"{_seconds(row)} |{cell}"
+            f"{_params(row)} | "
+            f"{_mb(row['size_bytes'])} | {_x(row)} | {_seconds(row)} |{cell}"
         )
     return lines
 
@@ -287,14 +291,13 @@ def plot(rows: dict, path: Path) -> Path | None:
     return path
 
 
-def write_table(out: Path) -> Path:
-    rows, errors = load_rows(out), _errors(out)
+def header(out: Path, rows: dict, title: str) -> list[str]:
+    """The title, and what was measured how: the teacher, the data, the timing."""
     meta_path = out / "split" / "meta.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
     teacher = rows.get("lahan-teacher")
-    versions = {r["peer"]: r.get("versions") for r in rows.values()}
-    lines = [
-        "# Study 4: lahan and the peers",
+    return [
+        f"# {title}",
         "",
         f"Teacher `{meta.get('teacher', '?')}` on `{meta.get('data', '?')}` "
         f"(dev {meta.get('sizes', {}).get('dev', '?')} texts, data fingerprint "
@@ -302,6 +305,12 @@ def write_table(out: Path) -> Path:
         "texts in -> logits out, as a ratio to the teacher timed in the same process, "
         f"interleaved; threads {teacher['threads'] if teacher else '?'}.",
         "",
+    ]
+
+
+def pruning_sections(rows: dict, errors: dict) -> list[str]:
+    """Pruning at matched budgets, lahan's best vs the peers' best, the seed reruns."""
+    return [
         "## Pruning at matched budgets",
         "",
         *pruning_table(rows, errors),
@@ -317,6 +326,15 @@ def write_table(out: Path) -> Path:
         "Best lahan row vs best peer row per budget, on the means over seeds",
         "",
         *seeds_gap_table(rows),
+    ]
+
+
+def write_table(out: Path) -> Path:
+    rows, errors = load_rows(out), _errors(out)
+    versions = {r["peer"]: r.get("versions") for r in rows.values()}
+    lines = [
+        *header(out, rows, "Study 4: lahan and the peers"),
+        *pruning_sections(rows, errors),
         "",
         "## int8",
         "",

@@ -68,6 +68,7 @@ FLAG_FOR_FIELD = {
     ("DataConfig", "seed"): "--data-seed",
     ("ServeConfig", "timeout_s"): "--timeout",
     ("TrimConfig", "keep_top_n"): "--trim-vocab-top",
+    ("TrimConfig", "text_files"): "--trim-vocab-text",
 }
 
 

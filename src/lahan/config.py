@@ -445,10 +445,17 @@ class DistillConfig:
 
 @dataclass
 class TrimConfig:
+    """Vocabulary trimming (``lahan.prune.vocab``): WordPiece and Unigram/SentencePiece."""
+
     enabled: bool = False  # keep only the tokens of the training data (+ specials)
-    keep_top_n: int = 0  # also keep the N most common (lowest-id) tokens
+    # also keep the N most common other tokens (WordPiece: lowest ids; Unigram: best scores)
+    keep_top_n: int = 0
+    # also keep every piece of these unlabeled texts (.txt/.txt.gz, one per line): the text
+    # the model will serve then segments exactly as before
+    text_files: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        self.text_files = tuple(self.text_files)
         _check(self, [(self.keep_top_n >= 0, "keep_top_n", f"must be >= 0, got {self.keep_top_n}")])
 
 
@@ -501,9 +508,15 @@ class CompressConfig:
                 "copy of the teacher), --student preset:NAME or a model, or --prune S to "
                 "distill into the teacher while it is pruned",
             )
-        if self.prune is None and self.distill is None and self.train.precision == "fp32":
+        if (
+            self.prune is None
+            and self.distill is None
+            and self.train.precision == "fp32"
+            and not self.trim.enabled
+        ):
             raise LahanError(
-                "nothing to do: pass --prune S, --distill (with --student), or --precision"
+                "nothing to do: pass --prune S, --distill (with --student), --trim-vocab "
+                "or --precision"
             )
         if self.distill and self.distill.uses_attention and self.prune is not None:
             raise OptionError(
@@ -511,8 +524,6 @@ class CompressConfig:
                 " cannot be combined with --prune: pruned heads have no "
                 "meaningful attention maps; use --hidden-weight for intermediate distillation",
             )
-        if self.trim.enabled and self.prune is None and self.distill is None:
-            raise OptionError("trim_vocab", " needs --prune or --distill (a model to train)")
 
     @property
     def trains(self) -> bool:

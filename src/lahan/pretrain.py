@@ -51,27 +51,28 @@ IGNORE = -100  # label of positions that are not predicted
 # --------------------------------------------------------------------------- corpus
 
 
-def read_corpus(path: str | Path) -> list[str]:
+def read_corpus(path: str | Path, option: str = "text") -> list[str]:
     """The texts of one ``.txt`` or ``.txt.gz`` file, one per line, cleaned; blank lines
-    are skipped. Refuses files that are missing, empty, binary or not UTF-8."""
+    are skipped. Refuses files that are missing, empty, binary or not UTF-8, naming
+    ``option`` (the argument that gave the file)."""
     path = Path(path)
     if not path.is_file():
-        raise OptionError("text", f" '{path}': no such file")
+        raise OptionError(option, f" '{path}': no such file")
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError, zlib.error) as err:
-        raise OptionError("text", f" '{path}' is not a readable gzip file ({err})") from err
+        raise OptionError(option, f" '{path}' is not a readable gzip file ({err})") from err
     if not raw.strip():
-        raise OptionError("text", f" '{path}' is empty: give a file with one text per line")
+        raise OptionError(option, f" '{path}' is empty: give a file with one text per line")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise OptionError(
-            "text",
+            option,
             f" '{path}' is UTF-16 (it starts with a UTF-16 byte-order mark): convert it "
             "to UTF-8, e.g. `iconv -f UTF-16 -t UTF-8 IN > OUT`",
         )
     if b"\0" in raw[:65536]:
         raise OptionError(
-            "text",
+            option,
             f" '{path}' looks binary (it holds NUL bytes): give a UTF-8 text file with "
             "one text per line (UTF-16 files: convert with `iconv -f UTF-16 -t UTF-8`)",
         )
@@ -81,7 +82,7 @@ def read_corpus(path: str | Path) -> list[str]:
             text = line.decode("utf-8")
         except UnicodeDecodeError as err:
             raise OptionError(
-                "text",
+                option,
                 f" '{path}' line {number} is not UTF-8 (byte {line[err.start]:#04x} at "
                 f"column {err.start + 1}): convert the file to UTF-8, e.g. with `iconv`",
             ) from err
@@ -89,7 +90,7 @@ def read_corpus(path: str | Path) -> list[str]:
         if text:
             texts.append(text)
     if not texts:
-        raise OptionError("text", f" '{path}' holds no text, only blank lines")
+        raise OptionError(option, f" '{path}' holds no text, only blank lines")
     return texts
 
 

@@ -170,14 +170,28 @@ def add_trim_arguments(parser: argparse.ArgumentParser) -> None:
         "--trim-vocab-top",
         type=int,
         default=TrimConfig().keep_top_n,
-        help="with --trim-vocab, also keep the N most common tokens",
+        help="with --trim-vocab, also keep the N most common other tokens (WordPiece: the "
+        "lowest ids; SentencePiece/Unigram: the highest scores)",
+    )
+    g.add_argument(
+        "--trim-vocab-text",
+        action="append",
+        default=None,
+        metavar="FILE",
+        help="with --trim-vocab, also keep every piece of this unlabeled text (.txt or "
+        ".txt.gz, one text per line; repeatable), so that text such as what the model "
+        "will serve splits exactly as before",
     )
 
 
 def trim_config_from_args(args: argparse.Namespace):
-    if args.trim_vocab_top and not args.trim_vocab:
-        raise LahanError("--trim-vocab-top needs --trim-vocab")
-    return TrimConfig(args.trim_vocab, args.trim_vocab_top)
+    for flag, given in (
+        ("--trim-vocab-top", args.trim_vocab_top),
+        ("--trim-vocab-text", args.trim_vocab_text),
+    ):
+        if given and not args.trim_vocab:
+            raise LahanError(f"{flag} needs --trim-vocab")
+    return TrimConfig(args.trim_vocab, args.trim_vocab_top, tuple(args.trim_vocab_text or ()))
 
 
 def add_distill_arguments(parser: argparse.ArgumentParser) -> None:
@@ -280,6 +294,15 @@ def print_summary(record) -> None:
         line += f"; heads {s['heads_after']}/{s['heads_before']}"
         line += f"; FFN {s['ffn_after']}/{s['ffn_before']}"
     print(line)
+    vocab = record.vocabulary
+    if vocab:
+        line = (
+            f"vocabulary {vocab['vocab_size_before']:,} -> {vocab['vocab_size_after']:,} pieces; "
+            f"texts that split differently: train {vocab.get('train_texts_changed', 0)}"
+        )
+        if vocab.get("heldout_texts"):
+            line += f", dev {vocab['heldout_texts_changed']}/{vocab['heldout_texts']}"
+        print(line)
     cache = record.distill_cache
     if cache and cache["mode"] == "cached":
         how = "cache hit" if cache["hit"] else "computed and cached"
@@ -326,6 +349,10 @@ examples:
   # a 3-layer student distilled from the teacher, trained in bf16
   lahan compress --teacher runs/teacher --data news.csv --distill --student layers:3 \\
       --precision bf16 --out runs/kd3-bf16
+  # the vocabulary alone: a 250k SentencePiece table cut to the pieces the training
+  # texts and an unlabeled corpus use (no training)
+  lahan compress --teacher runs/e5-teacher --data news.csv --trim-vocab \\
+      --trim-vocab-text corpus.txt --out runs/e5-trimmed
   # mixed precision alone (inference under autocast; fp16 needs a GPU)
   lahan compress --teacher runs/teacher --data news.csv --precision fp16 --out runs/fp16
 """,
@@ -382,8 +409,7 @@ def _register(subparsers, method: str) -> None:
         p.add_argument("--student", default=None, help=STUDENT_HELP + " (with --distill)")
     if method != "prune":
         add_distill_arguments(p)
-    if method != "distill":
-        add_trim_arguments(p)
+    add_trim_arguments(p)
     add_train_arguments(p, train_defaults(method))
     add_resume_arguments(p)
     add_output_arguments(p, OUTPUT[method])
@@ -414,7 +440,7 @@ def config_from_args(args: argparse.Namespace) -> CompressConfig:
         prune=prune,
         distill=distill_config_from_args(args) if distills else None,
         student=getattr(args, "student", None),
-        trim=trim_config_from_args(args) if method != "distill" else TrimConfig(),
+        trim=trim_config_from_args(args),
         relabel=args.relabel,
         resume=args.resume,
         method=method,

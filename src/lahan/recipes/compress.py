@@ -13,6 +13,7 @@ in the same run -> save one model folder (with ``result.json`` inside).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from lahan.models import (
     save_model,
 )
 from lahan.precision import autocast_for
+from lahan.pretrain import read_corpus
 from lahan.prune import shrink_to_dense, structure
 from lahan.prune.movement import MovementPruning, describe
 from lahan.prune.plot import plot_structure
@@ -126,6 +128,8 @@ def run_compress(cfg: CompressConfig, made_by: str | None = None) -> ModelRecord
     """
     job = _prepare(cfg)
     trained = _train(cfg, job) if cfg.trains else _Trained(job.student.model, job.student.tokenizer)
+    if cfg.trim.enabled:
+        _trim(cfg, job, trained)
     record, final_dev = _measure(cfg, job, trained)
     record.made_by = made_by or cfg.method  # the command (or job) that made it
     _save(cfg, job, trained, record, final_dev)
@@ -215,8 +219,6 @@ def _prepare(cfg: CompressConfig) -> _Job:
     teacher, teacher_tok, teacher_record = load_model(cfg.teacher, cfg.teacher_labels)
     teacher.to(accelerator.device)
     label_map = resolve_label_map(model_labels(teacher), dataset.labels, cfg.relabel)
-    if cfg.trim.enabled:  # refuse an impossible trim before training, not after
-        check_trimmable(teacher_tok, cfg.trim.keep_top_n)
     if cfg.trains:
         train_texts = [r.text for r in dataset.split("train")]
         student = make_student(
@@ -224,6 +226,10 @@ def _prepare(cfg: CompressConfig) -> _Job:
         )
     else:  # precision only: the teacher itself, run at another precision
         student = Student(teacher, teacher_tok, kind="teacher", description="the teacher")
+    if cfg.trim.enabled:  # refuse an impossible trim before training, not after
+        check_trimmable(student.tokenizer, cfg.trim.keep_top_n)
+        for path in cfg.trim.text_files:
+            read_corpus(path, "trim_vocab_text")  # an unreadable file fails now, not after
     # Dataset label -> student label, through the teacher's label ids (a student may
     # order its outputs differently: student.label_order).
     order = student.label_order
@@ -294,11 +300,26 @@ def _train(cfg: CompressConfig, job: _Job) -> _Trained:
         trained.model = trained.pruned.model
     elif pruned is not None:
         trained.pruned = pruned  # measured before training; trained.model is the trained one
-    if cfg.trim.enabled:
-        trained.model, trained.tokenizer, trained.vocab_report = trim_vocabulary(
-            trained.model, tokenizer, train_texts, cfg.trim.keep_top_n, cfg.train.max_length
-        )
     return trained
+
+
+def _trim(cfg: CompressConfig, job: _Job, trained: _Trained) -> None:
+    """Keep the vocabulary the training texts (and --trim-vocab-text files) use, in
+    place; dev texts are not used to choose, only to measure how many now split
+    differently."""
+    corpus = [text for path in cfg.trim.text_files for text in read_corpus(path, "trim_vocab_text")]
+    # trimming edits the model in place: with nothing trained, that model is the teacher,
+    # which is still measured against the result
+    model = copy.deepcopy(trained.model) if trained.model is job.teacher else trained.model
+    trained.model, trained.tokenizer, trained.vocab_report = trim_vocabulary(
+        model,
+        trained.tokenizer,
+        [r.text for r in job.train_rows],
+        cfg.trim.keep_top_n,
+        cfg.train.max_length,
+        corpus=corpus,
+        heldout=[r.text for r in job.dev_rows],
+    )
 
 
 def _prune_once(cfg: CompressConfig, job: _Job, train_labels: list[int]) -> _Pruned:

@@ -1,0 +1,69 @@
+"""bench/study5.py (issue 30): Study 5's steps on study.py's machinery, on the tiny model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH / "peers"))
+
+import study  # noqa: E402  (bench/peers/study.py)
+import study5  # noqa: E402  (bench/study5.py)
+
+
+def test_steps_chain_trimmed_and_int8_rows_onto_their_base_models(tmp_path, monkeypatch):
+    commands = []
+    monkeypatch.setattr(study, "call", lambda command, logfile, env=None: commands.append(command))
+    opts = study.Options(
+        tmp_path / "teacher", "data.csv", tmp_path / "out", seeds=(1,), corpus="corpus.txt"
+    )
+    (opts.out / "models").mkdir(parents=True)
+    by_name = {s.name: s for s in study5.steps(opts)}
+    # the peers at 50% and 75% only; extra seeds at 50% only
+    assert "textpruner-prune50-ft" in by_name and "torch_pruning-prune75-ft" in by_name
+    assert not any(n.startswith(("textpruner-prune25", "torch_pruning-prune25")) for n in by_name)
+    assert "lahan-prune50-kd-seed1" in by_name and "lahan-prune25-kd-seed1" not in by_name
+
+    by_name["lahan-prune50-kd"].run(opts)
+    make, measure = (list(map(str, c)) for c in commands)
+    assert "--group-by-length" in make and "--distill" in make
+    assert "--paper-speed" not in measure
+
+    commands.clear()
+    by_name["lahan-prune50-kd-trim"].run(opts)
+    make, measure = (list(map(str, c)) for c in commands)
+    assert make[make.index("--teacher") + 1] == str(opts.out / "models" / "lahan-prune50-kd")
+    assert make[make.index("--trim-vocab-text") + 1] == "corpus.txt"
+    assert "--epochs" not in make  # trimming alone: nothing trained
+    assert "--paper-speed" in measure
+
+    commands.clear()
+    by_name["lahan-prune50-kd-trim-int8"].run(opts)
+    make, measure = (list(map(str, c)) for c in commands)
+    assert make[1:4] == ["export", "--model", str(opts.out / "models" / "lahan-prune50-kd-trim")]
+    assert measure[measure.index("--task") + 1] == "onnx"
+
+
+def test_teacher_row_times_each_group_against_the_padded_teacher(tmp_path, trained_tiny, demo_csv):
+    teacher, out = trained_tiny[0], tmp_path / "study5"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "study5.py"), "--teacher", str(teacher), "--data",
+         str(demo_csv), "--out", str(out), "--student-layers", "1", "--repeats", "1",
+         "--only", "prepare,lahan-teacher"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:] + done.stdout[-2000:]
+    row = json.loads((out / "rows" / "lahan-teacher.json").read_text())
+    groups = {json.loads(line)["group"] for line in (out / "split" / "dev.jsonl").open()}
+    assert set(row["speed_by_group"]) == groups
+    for by in row["speed_by_group"].values():
+        assert set(by) == {"teacher", "teacher_padded", "lahan"}
+        # the teacher against itself padded: the same model, more tokens per batch
+        assert by["lahan"]["batch32"]["ratio_vs_padded_teacher"] > 0
+    text = (out / "study5.md").read_text()
+    assert "| lahan-teacher |" in text  # the per-group speed table
+    assert "| lahan-layers4-kd | not run |" in text
