@@ -32,7 +32,7 @@ from transformers import BertConfig, BertForSequenceClassification
 
 from lahan.measure import batch_latency
 from lahan.measure.machine import machine_info
-from lahan.prune.pruned_bert import LahanPrunedBertConfig, LahanPrunedBertForSequenceClassification
+from lahan.pruned_models import LahanPrunedBertConfig, LahanPrunedBertForSequenceClassification
 
 LEVELS = (0.25, 0.5)
 

@@ -46,7 +46,7 @@ from lahan.measure.flops import flops_for_lengths
 from lahan.measure.machine import gemm_rate, machine_info
 from lahan.measure.timing import interleaved_times
 from lahan.prune import structure
-from lahan.prune.pruned_bert import (
+from lahan.pruned_models import (
     LahanPrunedBertConfig,
     LahanPrunedBertForSequenceClassification,
 )

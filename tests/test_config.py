@@ -194,9 +194,30 @@ def test_an_option_the_method_does_not_read_is_refused(method, flag, value, tmp_
         argv += ["--granularity", "heads"]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"lahan: error: {flag} is used only by --method")
-    assert f"--method is {method}" in err and "\n" not in err and "Traceback" not in err
+    assert err.startswith(f"lahan: error: {flag} is used only by method")
+    assert f"method is {method}" in err and "\n" not in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+    # the library refuses the same mix with the same words, the field in place of the flag
+    field = flag[2:].replace("-", "_")
+    with pytest.raises(ConfigError) as refused:
+        PruneConfig(
+            method=method,
+            granularity="heads",
+            **{field: type(getattr(PruneConfig(), field))(value)},
+        )
+    assert err == f"lahan: error: {flag} {refused.value.problem}"
+    assert str(refused.value) == f"PruneConfig.{field} {refused.value.problem}"
+
+
+@pytest.mark.parametrize(
+    "method, field, value",
+    [("taylor", "l1", 2.0), ("hard", "l1", 0.5), ("soft", "score_batches", 8)],
+)
+def test_the_library_refuses_a_field_its_method_does_not_read(method, field, value):
+    with pytest.raises(ConfigError, match=rf"PruneConfig.{field} is used only by method"):
+        PruneConfig(method=method, granularity="heads", **{field: value})
+    # the default value changes nothing: a saved record of any method loads as before
+    PruneConfig(method=method, granularity="heads", **{field: getattr(PruneConfig(), field)})
 
 
 @pytest.mark.parametrize("flag, value", [("--score-lr", "0.05"), ("--score-batches", "4")])

@@ -288,6 +288,10 @@ class PretrainConfig:
 GRANULARITIES = ("hybrid", "heads")
 METHODS = ("hard", "soft", "taylor")
 ALLOCATIONS = ("global", "uniform")
+# PruneConfig fields only some methods read. A value other than the default, set with a
+# method that ignores it, would change nothing without a word: it is refused instead (by
+# the library and, through it, by the CLI with the flag's name).
+METHOD_FIELDS = {"score_batches": ("taylor",), "score_lr": ("hard", "soft"), "l1": ("soft",)}
 
 
 @dataclass
@@ -324,6 +328,16 @@ class PruneConfig:
 
     def __post_init__(self) -> None:
         self.block = tuple(self.block)
+        defaults = {f.name: f.default for f in fields(self)}
+        unread = [
+            (
+                self.method in methods or getattr(self, name) == defaults[name],
+                name,
+                f"is used only by method {' or '.join(methods)}, and method is {self.method}: "
+                f"drop it, or use method {methods[0]}",
+            )
+            for name, methods in METHOD_FIELDS.items()
+        ]
         _check(
             self,
             [
@@ -371,6 +385,7 @@ class PruneConfig:
                     "score_batches",
                     f"must be >= 1, got {self.score_batches}",
                 ),
+                *unread,
             ],
         )
 

@@ -35,17 +35,19 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-import lahan.prune  # noqa: F401  (registers the pruned model types with the Auto classes)
 from lahan import __version__
 from lahan.config import PRESETS, ModelConfig, config_dict  # noqa: F401  (re-exported)
 from lahan.errors import LahanError, OptionError
 from lahan.hub import hub_unreachable, looks_like_hub_id
 from lahan.io import RECORD_FILE, atomic_dir
+from lahan.pruned_models import register_auto_classes
 from lahan.records import ModelRecord
 from lahan.versions import library_versions
 from lahan.wordpiece import learn_vocab
 
 log = logging.getLogger(__name__)
+# pruned model folders (model_type lahan_pruned_*) open through the Auto classes
+register_auto_classes()
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 

@@ -10,7 +10,7 @@ import torch
 
 from lahan.deploy.export import onnx_graph, quantize_onnx_int8
 from lahan.deploy.quantize import quantize_int8
-from lahan.prune.pruned_bert import (
+from lahan.pruned_models import (
     LahanPrunedBertConfig,
     LahanPrunedBertForSequenceClassification,
 )

@@ -15,20 +15,17 @@ from transformers import (
     PreTrainedModel,
 )
 
+from lahan.arch import encoder_layers, head_size, num_heads
 from lahan.errors import LahanError
 from lahan.models import load_model, save_model, wordpiece_from_vocab
-from lahan.prune import (
+from lahan.prune import shrink_to_dense, structure
+from lahan.pruned_models import (
     LahanPrunedBertConfig,
     LahanPrunedBertForSequenceClassification,
     LahanPrunedDistilBertConfig,
     LahanPrunedDistilBertForSequenceClassification,
     LahanPrunedRobertaConfig,
     LahanPrunedRobertaForSequenceClassification,
-    encoder_layers,
-    head_size,
-    num_heads,
-    shrink_to_dense,
-    structure,
 )
 from tests.family import family_classifier
 

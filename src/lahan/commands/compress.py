@@ -3,7 +3,7 @@
 All three build a ``CompressConfig`` and run ``lahan.recipes.compress``; they differ in
 which options they show and in their training defaults (``METHOD_TRAIN_DEFAULTS`` in
 ``lahan.config``, the same ones the Python API uses):
-  * prune: block movement pruning (``--sparsity``), then shrink;
+  * prune: structured pruning (``--sparsity``; heads + FFN neurons by default), then shrink;
   * distill: knowledge distillation into a ``--student``;
   * compress: any combination, with ``--prune S``, ``--distill`` and ``--precision``.
 """
@@ -126,26 +126,6 @@ def add_prune_arguments(parser: argparse.ArgumentParser, sparsity_flag: str) -> 
     )
 
 
-# Options only some --method values read: given with another method they would be
-# silently ignored, so they are refused (their argparse default is None for that reason).
-METHOD_OPTIONS = {"score_batches": ("taylor",), "score_lr": ("hard", "soft")}
-
-
-def _method_option(args: argparse.Namespace, name: str) -> dict:
-    """``{name: value}`` when the option was given and the method reads it, ``{}`` when it
-    was not given (the config's default applies)."""
-    value, methods = getattr(args, name), METHOD_OPTIONS[name]
-    if value is None:
-        return {}
-    if args.method not in methods:
-        raise OptionError(
-            name,
-            f" is used only by --method {' or '.join(methods)}, and --method is "
-            f"{args.method}: drop it, or use --method {methods[0]}",
-        )
-    return {name: value}
-
-
 def prune_config_from_args(args: argparse.Namespace, sparsity: float) -> PruneConfig:
     return PruneConfig(
         sparsity=sparsity,
@@ -154,8 +134,9 @@ def prune_config_from_args(args: argparse.Namespace, sparsity: float) -> PruneCo
         method=args.method,
         allocation=args.allocation,
         ffn_multiple=args.ffn_multiple,
-        **_method_option(args, "score_lr"),
-        **_method_option(args, "score_batches"),
+        # None: not given, the config's default applies; a given value the method does
+        # not read is refused by PruneConfig itself (METHOD_FIELDS)
+        **{k: v for k in ("score_lr", "score_batches") if (v := getattr(args, k)) is not None},
     )
 
 
@@ -359,22 +340,24 @@ examples:
 }
 
 HELP = {
-    "prune": "prune a trained classifier (block movement pruning) and shrink it",
+    "prune": "prune a trained classifier (heads and FFN neurons, or blocks) and shrink it",
     "distill": "distill a trained classifier into a smaller student",
     "compress": "prune, distill and/or change precision, in one run",
 }
 
 DESCRIPTION = {
-    "prune": "Prune a trained classifier with block movement pruning while training "
-    "on the train split, then shrink the masks into a smaller dense model that reloads "
-    "exactly. Writes the model, a per-layer table, a structure heatmap, parameters "
-    "before/after, dev accuracy and the latency ratio against the teacher.",
+    "prune": "Prune a trained classifier while training on the train split (movement "
+    "pruning of whole attention heads and FFN neurons by default; --granularity hybrid "
+    "prunes 32x32 attention blocks, --method taylor scores the units once before "
+    "training), then shrink the masks into a smaller dense model that reloads exactly. "
+    "Writes the model, a per-layer table, a structure heatmap, parameters before/after, "
+    "dev accuracy and the latency ratio against the teacher.",
     "distill": "Train a student on the teacher's soft targets (KL at temperature T, "
     "scaled by T^2) mixed with the labels (weight --alpha), optionally also matching "
     "hidden states and attention maps of mapped layers. The teacher's outputs are "
     "computed once and cached on disk. Writes the student, its dev scores, train time, "
     "size and speed against the teacher.",
-    "compress": "Apply any combination of block movement pruning (--prune), knowledge "
+    "compress": "Apply any combination of structured pruning (--prune), knowledge "
     "distillation (--distill, into the pruned teacher or a --student) and mixed "
     "precision (--precision, for training and inference), in that order, under one "
     "configuration. Writes one model folder that reloads exactly and records how it "
@@ -425,7 +408,7 @@ def config_from_args(args: argparse.Namespace) -> CompressConfig:
     else:
         prune = None
         # compress without --prune: the pruning options would be silently ignored
-        for name in METHOD_OPTIONS:
+        for name in ("score_lr", "score_batches"):
             if getattr(args, name, None) is not None:
                 raise OptionError(
                     name, " is a pruning option, and this run has no --prune S: add one, or drop it"

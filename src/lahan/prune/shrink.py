@@ -41,7 +41,7 @@ from transformers.activations import ACT2FN
 from lahan.arch import LayerModules, prunable_layers
 from lahan.errors import LahanError
 from lahan.measure import count_parameters
-from lahan.prune.pruned_bert import (
+from lahan.pruned_models import (
     LahanPrunedBertForSequenceClassification,
     LahanPrunedDistilBertForSequenceClassification,
     LahanPrunedRobertaForSequenceClassification,

@@ -18,8 +18,11 @@ The model types are ``lahan_pruned_bert``, ``lahan_pruned_roberta`` and
 ``lahan_pruned_distilbert`` on purpose:
 transformers without lahan imported does not know them and refuses the folder,
 instead of loading the shrunk weights into a full-size model (shape errors at
-best, silently wrong weights at worst). Importing ``lahan.prune`` registers all
-of them with the Auto classes.
+best, silently wrong weights at worst). Importing this module (``lahan.models`` does)
+registers all of them with the Auto classes.
+
+The modeling sublayer, beside ``lahan.models``: it imports nothing from training,
+pruning or deployment, which build on it.
 """
 
 from __future__ import annotations
@@ -314,3 +317,6 @@ def register_auto_classes() -> None:
     ):
         AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
         AutoModelForSequenceClassification.register(config_class, model_class, exist_ok=True)
+
+
+register_auto_classes()
