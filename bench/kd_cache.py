@@ -21,11 +21,12 @@ import time
 
 import torch
 
-from lahan.data import DataConfig, load_dataset
-from lahan.distill import DistillConfig, Distiller, make_student, teacher_outputs
+from lahan.config import DataConfig, DistillConfig, PruneConfig, TrainConfig
+from lahan.data import load_dataset
+from lahan.distill import Distiller, make_student, teacher_outputs
 from lahan.models import load_model
-from lahan.prune.movement import MovementPruning, PruneConfig
-from lahan.train import TrainConfig, encode, train
+from lahan.prune.movement import MovementPruning
+from lahan.train import encode, train
 
 
 def main() -> None:

@@ -16,8 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from lahan.data import DataConfig, load_dataset
-from lahan.deploy.export import ExportConfig, export_onnx
+from lahan.config import DataConfig, ExportConfig
+from lahan.data import load_dataset
+from lahan.deploy.export import export_onnx
 from lahan.deploy.predictor import OnnxPredictor, TorchPredictor
 from lahan.deploy.variants import variant_report
 from lahan.models import resolve_label_map

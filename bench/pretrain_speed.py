@@ -23,10 +23,11 @@ from pathlib import Path
 import torch
 from transformers import BertForMaskedLM
 
+from lahan.config import ModelConfig, PretrainConfig
 from lahan.data import load_dataset
 from lahan.measure.machine import machine_info
-from lahan.models import ModelConfig, preset_bert_config, train_wordpiece
-from lahan.pretrain import MaskedLM, MaskingCollator, PretrainConfig, pack
+from lahan.models import preset_bert_config, train_wordpiece
+from lahan.pretrain import MaskedLM, MaskingCollator, pack
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared/data/marathi-text/corpus.txt"
 

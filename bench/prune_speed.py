@@ -24,10 +24,11 @@ import torch
 from precision_speed import BASE, SMOKE
 from transformers import BertConfig, BertForSequenceClassification
 
+from lahan.config import PruneConfig
 from lahan.measure import batch_latency
 from lahan.measure.machine import machine_info
 from lahan.prune import shrink_to_dense, structure
-from lahan.prune.movement import MovementPruning, PruneConfig
+from lahan.prune.movement import MovementPruning
 
 
 def pruned_copy(sparsity: float, granularity: str, seed: int) -> BertForSequenceClassification:

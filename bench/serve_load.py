@@ -15,7 +15,8 @@ import argparse
 import json
 import sys
 
-from lahan.data import DataConfig, load_dataset
+from lahan.config import DataConfig
+from lahan.data import load_dataset
 from lahan.deploy.loadtest import run_load, serving
 
 

@@ -31,8 +31,9 @@ from precision_speed import BASE, MAX_LENGTH, SMOKE, emit
 from prune_speed import pruned_copy
 from transformers import BertConfig, BertForSequenceClassification
 
-from lahan.data import DataConfig, load_dataset
-from lahan.deploy.export import ExportConfig, export_onnx
+from lahan.config import DataConfig, ExportConfig
+from lahan.data import load_dataset
+from lahan.deploy.export import export_onnx
 from lahan.measure.size import weights_size_on_disk
 from lahan.models import save_model, train_wordpiece, wordpiece_from_vocab
 from lahan.prune.vocab import trim_vocabulary

@@ -39,10 +39,8 @@ def demo_csv(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def trained_tiny(tmp_path_factory, demo_csv) -> tuple[Path, ModelRecord]:
     """A tiny BERT trained for a few epochs on the demo corpus and saved by lahan."""
-    from lahan.data import DataConfig
-    from lahan.models import ModelConfig
+    from lahan.config import DataConfig, ModelConfig, TrainConfig
     from lahan.recipes.finetune import run_finetune
-    from lahan.train import TrainConfig
 
     out = tmp_path_factory.mktemp("models") / "tiny"
     record = run_finetune(
@@ -57,10 +55,8 @@ def trained_tiny(tmp_path_factory, demo_csv) -> tuple[Path, ModelRecord]:
 @pytest.fixture(scope="session")
 def pruned_tiny(tmp_path_factory, trained_tiny, demo_csv) -> Path:
     """trained_tiny pruned to 50% by heads (layers keep different head counts)."""
-    from lahan.data import DataConfig
-    from lahan.prune.movement import PruneConfig
-    from lahan.recipes.compress import CompressConfig, run_compress
-    from lahan.train import TrainConfig
+    from lahan.config import CompressConfig, DataConfig, PruneConfig, TrainConfig
+    from lahan.recipes.compress import run_compress
 
     out = tmp_path_factory.mktemp("models") / "pruned"
     run_compress(

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from lahan.cli import main
-from lahan.data import DataConfig
+from lahan.config import BenchConfig, DataConfig
 from lahan.errors import LahanError
-from lahan.recipes.bench import BenchConfig, run_bench
+from lahan.recipes.bench import run_bench
 
 
 # ~40 s: the default run covers run_bench through test_bench_cli_writes_json_and_table

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lahan.data import DataConfig
+from lahan.config import DataConfig
 from lahan.errors import LahanError
 from lahan.evaluate import compute_metrics, full_report, metrics_by_group, predict_logits
 from lahan.models import load_model
@@ -94,8 +94,8 @@ def test_macro_f1_matches_scikit_learn_when_labels_are_absent():
 
 def test_split_all_scores_every_row_and_onnx_folders_evaluate(trained_tiny, demo_csv, tmp_path):
     """A whole file is scored as given; an exported ONNX folder evaluates like the model."""
-    from lahan.data import DataConfig
-    from lahan.deploy.export import ExportConfig, export_onnx
+    from lahan.config import DataConfig, ExportConfig
+    from lahan.deploy.export import export_onnx
     from lahan.recipes.evaluate import run_evaluate
 
     data = DataConfig(source=str(demo_csv), seed=0)

@@ -89,7 +89,8 @@ def test_evaluate_takes_labels(placeholder, demo_csv, capsys):
 
 
 def test_labels_for_a_model_that_gets_a_new_head_are_refused(trained_tiny, demo_csv, tmp_path):
-    from lahan.models import ModelConfig, load_pretrained
+    from lahan.config import ModelConfig
+    from lahan.models import load_pretrained
 
     config = ModelConfig(source=str(trained_tiny[0]), new_head=True, labels=("a", "b"))
     with pytest.raises(LahanError, match="new head"):

@@ -141,3 +141,36 @@ def test_core_modules_import_no_other_layer(module):
     path = PACKAGE / (module.removeprefix("lahan.").replace(".", "/") + ".py")
     above = [t for t, _ in imports_of(path) if layer_of(t) != "core"]
     assert above == [], f"{module} imports {above}"
+
+
+def config_names() -> set[str]:
+    """The public names lahan/config.py defines (classes, functions, constants)."""
+    tree = ast.parse((PACKAGE / "config.py").read_text(encoding="utf-8"))
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return {n for n in names if not n.startswith("_")}
+
+
+def test_every_config_name_is_imported_from_lahan_config_only():
+    """One import path per name: a config class or constant comes from lahan.config (or
+    the public API, ``lahan.X``), never through a module that happens to import it."""
+    names, found = config_names(), []
+    roots = [PACKAGE, PACKAGE.parents[1] / "tests", PACKAGE.parents[1] / "bench"]
+    for path in sorted(p for root in roots for p in root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.level == 0
+                and (node.module or "").startswith("lahan.")
+                and node.module != "lahan.config"
+            ):
+                found += [f"{path.name}:{node.lineno}: {node.module}.{a.name}"
+                          for a in node.names if a.name in names]  # fmt: skip
+    assert "PruneConfig" in names and "METHOD_TRAIN_DEFAULTS" in names  # the check sees them
+    assert found == []

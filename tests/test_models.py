@@ -11,9 +11,9 @@ from transformers import (
     BertModel,
 )
 
+from lahan.config import ModelConfig
 from lahan.errors import LahanError
 from lahan.models import (
-    ModelConfig,
     build_preset,
     load_model,
     load_pretrained,

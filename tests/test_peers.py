@@ -77,7 +77,8 @@ def run_study(out: Path, teacher: Path, data: Path, *args: str) -> subprocess.Co
 
 
 def test_study_prepares_the_split_and_measures_lahan_rows(tmp_path, trained_tiny, demo_csv):
-    from lahan.data import DataConfig, load_dataset
+    from lahan.config import DataConfig
+    from lahan.data import load_dataset
     from lahan.deploy.predictor import load_predictor
 
     teacher = trained_tiny[0]

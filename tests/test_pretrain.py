@@ -14,12 +14,11 @@ import torch
 from safetensors.torch import load_file
 
 from lahan.cli import main
-from lahan.data import DataConfig, load_dataset
+from lahan.config import DataConfig, ModelConfig, PretrainConfig, TrainConfig
+from lahan.data import load_dataset
 from lahan.errors import LahanError
-from lahan.models import ModelConfig
-from lahan.pretrain import MaskingCollator, PretrainConfig, pack, read_corpus
+from lahan.pretrain import MaskingCollator, pack, read_corpus
 from lahan.records import ModelRecord
-from lahan.train import TrainConfig
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared/data/marathi-text/corpus.txt"
 

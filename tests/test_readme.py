@@ -109,7 +109,8 @@ def test_readme_data_check_block_runs_as_written():
 def test_readme_predict_and_export_examples_run(trained_tiny, tmp_path):
     """The shipping block's commands, run with a tiny model in place of runs/p25-kd
     and the demo texts in place of headlines.txt (everything else as written)."""
-    (block,) = [b for b in bash_blocks(README.read_text()) if "lahan export" in b]
+    blocks = bash_blocks(README.read_text())
+    (block,) = [b for b in blocks if "lahan export" in b and "lahan predict" in b]
     runs = tmp_path / "runs"
     runs.mkdir()
     (runs / "p25-kd").symlink_to(trained_tiny[0], target_is_directory=True)

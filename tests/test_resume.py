@@ -119,10 +119,8 @@ def test_a_killed_run_resumes_to_the_same_model(kind, kill_after, trained_tiny, 
 
 
 def test_resume_without_a_checkpoint_is_a_clear_error(trained_tiny, demo_csv, tmp_path):
-    from lahan.data import DataConfig
-    from lahan.models import ModelConfig
+    from lahan.config import DataConfig, ModelConfig, TrainConfig
     from lahan.recipes.finetune import run_finetune
-    from lahan.train import TrainConfig
 
     with pytest.raises(LahanError, match="no checkpoint at"):
         run_finetune(

@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 from transformers import AutoTokenizer, XLMRobertaTokenizer
 
 from lahan.cli import main
-from lahan.data import DataConfig, load_dataset
+from lahan.config import DataConfig
+from lahan.data import load_dataset
 from lahan.deploy.predictor import load_predictor
 from lahan.deploy.serve import create_app
 from lahan.records import ModelRecord

@@ -1,11 +1,12 @@
 import pytest
 import torch
 
+from lahan.config import ModelConfig, TrainConfig
 from lahan.data.demo_corpus import demo_examples
 from lahan.errors import LahanError
 from lahan.evaluate import compute_metrics, predict_logits
-from lahan.models import ModelConfig, build_preset
-from lahan.train import ShuffledBatches, TrainConfig, cross_entropy, encode, train
+from lahan.models import build_preset
+from lahan.train import ShuffledBatches, cross_entropy, encode, train
 
 
 def _tiny_task(n=160):

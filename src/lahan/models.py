@@ -36,7 +36,7 @@ from transformers import (
 )
 
 from lahan import __version__
-from lahan.config import PRESETS, ModelConfig, config_dict  # noqa: F401  (re-exported)
+from lahan.config import PRESETS, ModelConfig
 from lahan.errors import LahanError, OptionError
 from lahan.hub import hub_unreachable, looks_like_hub_id
 from lahan.io import RECORD_FILE, atomic_dir

@@ -40,7 +40,7 @@ from transformers import (
 )
 from transformers.modeling_outputs import MaskedLMOutput
 
-from lahan.config import PretrainConfig  # noqa: F401  (re-exported)
+from lahan.config import PretrainConfig
 from lahan.data.clean import normalize_text
 from lahan.errors import LahanError, OptionError
 from lahan.progress import progress as progress_lines

@@ -56,7 +56,7 @@ from lahan.checkpoint import (
     run_fingerprint,
     save_checkpoint,
 )
-from lahan.config import PRECISIONS, TrainConfig, fingerprint_precision  # noqa: F401
+from lahan.config import TrainConfig, fingerprint_precision
 from lahan.errors import OptionError
 from lahan.evaluate import compute_metrics, predict_logits
 from lahan.models import position_limit

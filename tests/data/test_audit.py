@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lahan.data import DataConfig, audit_dataset, load_dataset, render_audit
+from lahan.config import DataConfig
+from lahan.data import audit_dataset, load_dataset, render_audit
 from lahan.data.audit import mojibake_run, percentiles
 
 LABELS = ["Auto", "Crime", "Sports"]

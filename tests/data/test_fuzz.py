@@ -22,7 +22,7 @@ from datetime import timedelta
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from lahan.data import DataConfig
+from lahan.config import DataConfig
 from lahan.data.clean import clean_tables, normalize_label, normalize_text
 from lahan.data.read import read_source
 from lahan.errors import LahanError

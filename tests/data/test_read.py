@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lahan.data import DataConfig, load_dataset
+from lahan.config import DataConfig
+from lahan.data import load_dataset
 from lahan.data.read import read_source, split_of
 from lahan.errors import LahanError
 

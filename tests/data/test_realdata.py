@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from lahan.cli import main
-from lahan.data import DataConfig, audit_dataset, load_dataset
+from lahan.config import DataConfig
+from lahan.data import audit_dataset, load_dataset
 
 pytestmark = pytest.mark.realdata
 

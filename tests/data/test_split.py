@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lahan.data import DataConfig, load_dataset
+from lahan.config import DataConfig
+from lahan.data import load_dataset
 from lahan.errors import LahanError
 
 LABELS = ["Auto", "Crime", "Sports", "Tech"]

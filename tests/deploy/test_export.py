@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from lahan.cli import main
-from lahan.deploy.export import ExportConfig, export_onnx
+from lahan.config import ExportConfig
+from lahan.deploy.export import export_onnx
 from lahan.deploy.predictor import OnnxPredictor, TorchPredictor
 from lahan.errors import LahanError
 from lahan.models import load_model

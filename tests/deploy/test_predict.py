@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from lahan.cli import main
-from lahan.data import DataConfig, load_dataset
-from lahan.deploy.predict import PredictConfig, predict_rows
+from lahan.config import DataConfig, PredictConfig
+from lahan.data import load_dataset
+from lahan.deploy.predict import predict_rows
 from lahan.deploy.predictor import TorchPredictor, load_predictor
 from lahan.errors import LahanError
 
@@ -79,7 +80,8 @@ def test_predict_cli_jsonl_csv_and_errors(trained_tiny, tmp_path, capsys):
 
 
 def test_onnx_folder_refuses_another_precision(trained_tiny, tmp_path):
-    from lahan.deploy.export import ExportConfig, export_onnx
+    from lahan.config import ExportConfig
+    from lahan.deploy.export import export_onnx
 
     export_onnx(trained_tiny[0], tmp_path / "o", ExportConfig())
     with pytest.raises(LahanError, match="fixed at export"):

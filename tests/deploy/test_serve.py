@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from lahan.config import ServeConfig
 from lahan.deploy.loadtest import serving
 from lahan.deploy.predictor import TorchPredictor
-from lahan.deploy.serve import ServeConfig, create_app
+from lahan.deploy.serve import create_app
 from lahan.errors import LahanError
 
 

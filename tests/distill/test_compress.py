@@ -6,13 +6,12 @@ import pytest
 import torch
 
 from lahan.cli import main
-from lahan.data import DataConfig
-from lahan.distill import DistillConfig, Distiller, make_student, teacher_outputs
+from lahan.config import CompressConfig, DataConfig, DistillConfig, TrainConfig
+from lahan.distill import Distiller, make_student, teacher_outputs
 from lahan.errors import LahanError
 from lahan.models import load_model
-from lahan.recipes.compress import CompressConfig
 from lahan.recipes.evaluate import run_evaluate
-from lahan.train import TrainConfig, encode, train
+from lahan.train import encode, train
 
 
 def _common(demo_csv, cache):
@@ -140,7 +139,7 @@ def test_bad_combinations_are_one_clear_line(
 
 
 def test_student_with_another_tokenizer_is_refused(trained_tiny, demo_csv, tmp_path, capsys):
-    from lahan.models import ModelConfig
+    from lahan.config import ModelConfig
     from lahan.recipes.finetune import run_finetune
 
     teacher, _ = trained_tiny
@@ -298,7 +297,7 @@ def test_precision_alone_records_its_deltas_and_agreement(trained_tiny, demo_csv
     ],
 )
 def test_names_say_whether_the_teacher_teaches(distill, name):
-    from lahan.prune.movement import PruneConfig
+    from lahan.config import PruneConfig
 
     cfg = CompressConfig(
         teacher="t",

@@ -4,13 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lahan.distill import (
-    DistillConfig,
-    attention_map_loss,
-    hidden_state_loss,
-    kd_loss,
-    soft_target_loss,
-)
+from lahan.config import DistillConfig
+from lahan.distill import attention_map_loss, hidden_state_loss, kd_loss, soft_target_loss
 from lahan.errors import LahanError
 
 

@@ -3,12 +3,13 @@
 import pytest
 import torch
 
+from lahan.config import ModelConfig, PruneConfig
 from lahan.distill import check_same_tokenizer, make_student, shallow_copy
 from lahan.distill.students import parse_layers, uniform_layer_map
 from lahan.errors import LahanError
-from lahan.models import ModelConfig, build_preset, load_model, save_model, train_wordpiece
+from lahan.models import build_preset, load_model, save_model, train_wordpiece
 from lahan.prune import shrink_to_dense
-from lahan.prune.movement import MovementPruning, PruneConfig
+from lahan.prune.movement import MovementPruning
 
 TEXTS = ["राज्य सरकारने नवीन धोरण जाहीर केले", "भारताने सामना जिंकला", "बाजारात घसरण"] * 4
 

@@ -3,10 +3,11 @@
 import torch
 from transformers import BertConfig, BertForSequenceClassification
 
+from lahan.config import PruneConfig
 from lahan.measure.flops import flops_for_lengths, flops_per_example
 from lahan.measure.machine import SPEED_FEATURES, cpu_features, gemm_rate, machine_info
 from lahan.prune import shrink_to_dense
-from lahan.prune.movement import MovementPruning, PruneConfig
+from lahan.prune.movement import MovementPruning
 
 
 def _tiny(layers=1):

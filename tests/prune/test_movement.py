@@ -4,12 +4,13 @@ import pytest
 import torch
 from transformers import BertConfig, BertForSequenceClassification
 
+from lahan.config import ModelConfig, PruneConfig, TrainConfig
 from lahan.data.demo_corpus import demo_examples
 from lahan.errors import LahanError
-from lahan.models import ModelConfig, build_preset
+from lahan.models import build_preset
 from lahan.prune import shrink_to_dense
-from lahan.prune.movement import MovementPruning, PruneConfig, cubic_sparsity
-from lahan.train import TrainConfig, cross_entropy, train
+from lahan.prune.movement import MovementPruning, cubic_sparsity
+from lahan.train import cross_entropy, train
 
 
 def _bert(heads=4, layers=2, hidden=64, ffn=128, seed=0):

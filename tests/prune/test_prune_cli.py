@@ -3,7 +3,7 @@
 import json
 
 from lahan.cli import main
-from lahan.data import DataConfig
+from lahan.config import DataConfig
 from lahan.models import load_model
 from lahan.recipes.evaluate import run_evaluate
 

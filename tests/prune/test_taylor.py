@@ -10,12 +10,13 @@ import torch
 
 from lahan.arch import prunable_layers
 from lahan.cli import main
+from lahan.config import ModelConfig, PruneConfig, TrainConfig
 from lahan.data.demo_corpus import demo_examples
-from lahan.models import ModelConfig, build_preset, load_model
+from lahan.models import build_preset, load_model
 from lahan.prune import shrink_to_dense
-from lahan.prune.movement import MovementPruning, PruneConfig
+from lahan.prune.movement import MovementPruning
 from lahan.prune.taylor import score_units
-from lahan.train import ShuffledBatches, TrainConfig, cross_entropy, encode
+from lahan.train import ShuffledBatches, cross_entropy, encode
 
 
 def _tiny(seed=0):

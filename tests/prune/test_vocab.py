@@ -16,9 +16,10 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
+from lahan.config import ModelConfig
 from lahan.data.demo_corpus import demo_examples
 from lahan.errors import LahanError
-from lahan.models import ModelConfig, build_preset, wordpiece_from_vocab
+from lahan.models import build_preset, wordpiece_from_vocab
 from lahan.prune.vocab import trim_vocabulary
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]

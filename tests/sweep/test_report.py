@@ -5,9 +5,9 @@ import json
 import pytest
 
 from lahan.cli import main
+from lahan.config import ReportConfig
 from lahan.errors import LahanError
 from lahan.recipes.report import (
-    ReportConfig,
     baseline_drift,
     pareto_front,
     place_labels,

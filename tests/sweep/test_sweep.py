@@ -6,12 +6,11 @@ import pytest
 
 import lahan.recipes.sweep as sweep_run
 from lahan.cli import main
-from lahan.data import DataConfig
+from lahan.config import DataConfig, SweepConfig, TrainConfig
 from lahan.models import load_model
-from lahan.recipes.sweep import SweepConfig, best_rows, run_sweep
+from lahan.recipes.sweep import best_rows, run_sweep
 from lahan.records import SweepRow
 from lahan.sweep.results import RESULTS_FILE, append_result, read_results
-from lahan.train import TrainConfig
 
 GRID = """
 best_variants = false

@@ -60,9 +60,9 @@ def run(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
     from pathlib import Path
 
+    from lahan.config import PredictConfig
     from lahan.deploy.predict import (
         TABLE_SUFFIXES,
-        PredictConfig,
         open_text,
         predict_rows,
         read_lines,

@@ -51,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from lahan.config import ServeConfig
     from lahan.deploy.predictor import load_predictor
-    from lahan.deploy.serve import ServeConfig, create_app
+    from lahan.deploy.serve import create_app
 
     config = ServeConfig(
         host=args.host,

@@ -40,7 +40,6 @@ def data_summary(dataset: Dataset) -> dict:
 
 __all__ = [
     "SPLITS",
-    "DataConfig",
     "Dataset",
     "DroppedRows",
     "Record",

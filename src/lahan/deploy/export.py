@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lahan.config import ExportConfig  # noqa: F401  (re-exported)
+from lahan.config import ExportConfig
 from lahan.deploy import onnx_runtime
 from lahan.errors import LahanError
 from lahan.io import atomic_dir, atomic_write_json

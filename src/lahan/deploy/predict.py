@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO, TextIO
 
-from lahan.config import PredictConfig  # noqa: F401  (re-exported)
+from lahan.config import PredictConfig
 from lahan.deploy.predictor import softmax
 from lahan.errors import LahanError, OptionError
 

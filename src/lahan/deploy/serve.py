@@ -25,7 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lahan.config import ServeConfig  # noqa: F401  (re-exported)
+from lahan.config import ServeConfig
 from lahan.deploy.predictor import softmax
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,9 @@ from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from lahan.arch import family, layer_list
+from lahan.config import ModelConfig
 from lahan.errors import OptionError
-from lahan.models import ModelConfig, build_preset, load_pretrained, model_labels
+from lahan.models import build_preset, load_pretrained, model_labels
 
 LAYERS_PREFIX = "layers:"
 

@@ -32,7 +32,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from lahan.arch import prunable_layers
-from lahan.config import GRANULARITIES, METHODS, PruneConfig  # noqa: F401  (re-exported)
+from lahan.config import PruneConfig
 from lahan.errors import OptionError
 
 

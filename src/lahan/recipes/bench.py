@@ -30,7 +30,7 @@ from pathlib import Path
 import psutil
 import torch
 
-from lahan.config import BenchConfig, DataConfig, parse_model_spec  # noqa: F401
+from lahan.config import BenchConfig, parse_model_spec
 from lahan.data import load_dataset
 from lahan.deploy.predictor import (
     OnnxPredictor,

@@ -21,7 +21,7 @@ from accelerate import Accelerator
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from lahan.checkpoint import TrainResult, check_resume, remove_checkpoint
-from lahan.config import CompressConfig, LatencyConfig, TrimConfig  # noqa: F401  (re-exported)
+from lahan.config import CompressConfig, config_dict
 from lahan.data import Dataset, Record, data_summary, load_dataset
 from lahan.deploy.variants import variant_report
 from lahan.distill import Distiller, Student, make_student, teacher_outputs
@@ -29,14 +29,7 @@ from lahan.errors import OptionError
 from lahan.evaluate import evaluate_records, predict_logits, summary, write_report_files
 from lahan.io import check_output_folder
 from lahan.measure import compare_latency, count_parameters, weights_size_on_disk
-from lahan.models import (
-    config_dict,
-    label_ids,
-    load_model,
-    model_labels,
-    resolve_label_map,
-    save_model,
-)
+from lahan.models import label_ids, load_model, model_labels, resolve_label_map, save_model
 from lahan.precision import autocast_for
 from lahan.pretrain import read_corpus
 from lahan.prune import shrink_to_dense, structure

@@ -14,12 +14,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from lahan.checkpoint import checkpoint_folder, remove_checkpoint
-from lahan.config import DemoConfig  # noqa: F401  (re-exported)
-from lahan.data import DataConfig, load_dataset
+from lahan.config import CompressConfig, DataConfig, DemoConfig
+from lahan.data import load_dataset
 from lahan.errors import OptionError
 from lahan.evaluate import format_metrics_table
 from lahan.io import atomic_write_json, atomic_write_text
-from lahan.recipes.compress import CompressConfig, run_compress
+from lahan.recipes.compress import run_compress
 from lahan.recipes.evaluate import run_evaluate
 from lahan.recipes.finetune import run_finetune
 

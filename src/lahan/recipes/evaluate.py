@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from lahan.config import TrainConfig
-from lahan.data import SPLITS, DataConfig, load_dataset
+from lahan.config import DataConfig, TrainConfig
+from lahan.data import SPLITS, load_dataset
 from lahan.deploy.predictor import is_onnx_folder, load_predictor
 from lahan.errors import OptionError
 from lahan.evaluate import predict_logits, report_from_logits, write_report_files

@@ -9,14 +9,12 @@ from accelerate.utils import broadcast_object_list, set_seed
 from transformers import BertTokenizer
 
 from lahan.checkpoint import check_resume, has_checkpoint, remove_checkpoint
-from lahan.config import TrainConfig
-from lahan.data import DataConfig, Dataset, data_summary, load_dataset
+from lahan.config import DataConfig, ModelConfig, TrainConfig, config_dict
+from lahan.data import Dataset, data_summary, load_dataset
 from lahan.evaluate import evaluate_records, summary, write_report_files
 from lahan.io import check_output_folder
 from lahan.models import (
-    ModelConfig,
     build_preset,
-    config_dict,
     label_ids,
     load_pretrained,
     load_tokenizer,

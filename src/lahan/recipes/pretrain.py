@@ -20,14 +20,12 @@ from accelerate.utils import set_seed
 from transformers import AutoModelForMaskedLM, BertForMaskedLM
 
 from lahan.checkpoint import check_resume, has_checkpoint, remove_checkpoint
-from lahan.config import TrainConfig
-from lahan.data import DataConfig, load_dataset
+from lahan.config import DataConfig, ModelConfig, PretrainConfig, TrainConfig, config_dict
+from lahan.data import load_dataset
 from lahan.errors import LahanError
 from lahan.io import check_output_folder
 from lahan.models import (
-    ModelConfig,
     _from_pretrained_or_explain,
-    config_dict,
     load_tokenizer,
     preset_bert_config,
     preset_tokenizer,
@@ -38,7 +36,6 @@ from lahan.pretrain import (
     HeldOutMLM,
     MaskedLM,
     MaskingCollator,
-    PretrainConfig,
     corpus_fingerprint,
     mlm_loss,
     pack,

@@ -25,7 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from lahan.config import ReportConfig  # noqa: F401  (re-exported)
+from lahan.config import ReportConfig
 from lahan.errors import LahanError
 from lahan.io import atomic_write_text, save_figure
 from lahan.records import SweepRow

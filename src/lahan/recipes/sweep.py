@@ -21,12 +21,19 @@ import torch
 from tqdm.auto import tqdm
 
 from lahan.checkpoint import checkpoint_folder, has_checkpoint
-from lahan.config import DistillConfig, PruneConfig, SweepConfig, fingerprint_precision
+from lahan.config import (
+    BenchConfig,
+    CompressConfig,
+    DistillConfig,
+    PruneConfig,
+    SweepConfig,
+    fingerprint_precision,
+)
 from lahan.errors import LahanError
 from lahan.io import atomic_write_text
 from lahan.measure.energy import track_energy
-from lahan.recipes.bench import BenchConfig, run_bench
-from lahan.recipes.compress import CompressConfig, run_compress
+from lahan.recipes.bench import run_bench
+from lahan.recipes.compress import run_compress
 from lahan.records import SweepRow
 from lahan.sweep.grid import BEST_ROWS, Row, load_grid, variant_rows
 from lahan.sweep.results import append_result, read_results
