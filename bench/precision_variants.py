@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from pathlib import Path
 
 from lahan.config import DataConfig, ExportConfig
@@ -21,6 +20,7 @@ from lahan.data import load_dataset
 from lahan.deploy.export import export_onnx
 from lahan.deploy.predictor import OnnxPredictor, TorchPredictor
 from lahan.deploy.variants import variant_report
+from lahan.measure.timing import interleaved_times
 from lahan.models import resolve_label_map
 
 
@@ -45,14 +45,16 @@ def main() -> None:
     labels = predictors["torch_fp32"].labels
     label_map = resolve_label_map(labels, dataset.labels, relabel=False)
     y = [labels.index(label_map[r.label]) for r in rows]
-    logits, seconds = {}, {}
-    for name, predictor in predictors.items():
-        started = time.perf_counter()
-        logits[name] = predictor.logits(texts, 64)
-        seconds[name] = time.perf_counter() - started
+    logits = {name: predictor.logits(texts, 64) for name, predictor in predictors.items()}
+    # the one timer: one pass each over the split, in turn, after the pass above warmed up
+    seconds = interleaved_times(
+        {name: [lambda p=predictor: p.logits(texts, 64)] for name, predictor in predictors.items()},
+        repeats=1,
+        warmup=0,
+    )
     report = {
         name: variant_report(y, logits["torch_fp32"], value, len(labels))
-        | {"predict_seconds": seconds[name]}
+        | {"predict_seconds": seconds[name][0]}
         for name, value in logits.items()
     }
     print(json.dumps({"model": args.model, "split": args.split, "variants": report}, indent=2))

@@ -36,7 +36,7 @@ import table  # noqa: E402  (bench/peers/table.py)
 # 128-token paragraphs); every lahan training row uses them, as the teacher did
 GROUPED = ("--group-by-length",)
 # the rows the best configurations are built from: each gets trimmed, then int8 ONNX
-BASES = ("lahan-prune50-kd", "lahan-prune75-kd", "lahan-layers4-kd")
+BASES = ("lahan-prune50-kd", "lahan-prune50-taylor-kd", "lahan-prune75-kd", "lahan-layers4-kd")
 PAPER_SPEED = ("--paper-speed",)
 DEFAULTS = {
     "out": Path("runs/study5"),

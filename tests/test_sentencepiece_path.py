@@ -116,7 +116,11 @@ def test_trimming_alone_keeps_the_teacher_and_a_corpus_exact(teacher, tmp_path, 
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--trim-vocab-text", "corpus.txt"], "--trim-vocab-text needs --trim-vocab"),
+        (
+            ["--trim-vocab-text", "corpus.txt"],
+            "--trim-vocab-text is read only when trimming is on (enabled; --trim-vocab)",
+        ),
+        (["--trim-vocab-top", "5"], "--trim-vocab-top is read only when trimming is on"),
         (
             ["--trim-vocab", "--trim-vocab-text", "missing.txt"],
             "--trim-vocab-text 'missing.txt': no such file",
@@ -133,3 +137,13 @@ def test_trim_vocab_text_errors_are_one_line(
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0 and message in err, err
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("field, value", [("text_files", ("c.txt",)), ("keep_top_n", 5)])
+def test_the_library_refuses_trim_options_without_trimming(field, value):
+    """The same rule as the CLI's, in TrimConfig itself."""
+    from lahan.config import ConfigError, TrimConfig
+
+    with pytest.raises(ConfigError, match=rf"TrimConfig.{field} is read only when trimming"):
+        TrimConfig(enabled=False, **{field: value})
+    assert getattr(TrimConfig(enabled=True, **{field: value}), field) == value

@@ -463,7 +463,7 @@ class TrimConfig:
     """Vocabulary trimming (``lahan.prune.vocab``): WordPiece and Unigram/SentencePiece."""
 
     enabled: bool = False  # keep only the tokens of the training data (+ specials)
-    # also keep the N most common other tokens (WordPiece: lowest ids; Unigram: best scores)
+    # also keep the N most common tokens (WordPiece: lowest ids; Unigram: best scores)
     keep_top_n: int = 0
     # also keep every piece of these unlabeled texts (.txt/.txt.gz, one per line): the text
     # the model will serve then segments exactly as before
@@ -471,7 +471,15 @@ class TrimConfig:
 
     def __post_init__(self) -> None:
         self.text_files = tuple(self.text_files)
-        _check(self, [(self.keep_top_n >= 0, "keep_top_n", f"must be >= 0, got {self.keep_top_n}")])
+        unused = "is read only when trimming is on (enabled; --trim-vocab): turn it on, or drop it"
+        _check(
+            self,
+            [
+                (self.keep_top_n >= 0, "keep_top_n", f"must be >= 0, got {self.keep_top_n}"),
+                (self.enabled or not self.keep_top_n, "keep_top_n", unused),
+                (self.enabled or not self.text_files, "text_files", unused),
+            ],
+        )
 
 
 @dataclass

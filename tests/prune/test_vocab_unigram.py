@@ -223,3 +223,62 @@ def test_bpe_is_refused_in_one_line(tokenizer):
     with pytest.raises(LahanError, match="WordPiece.*and Unigram.*model is BPE") as err:
         trim_vocabulary(model_for("bert", 4), bpe, ["ab"])
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_an_mlm_head_is_sliced_tied_or_not_and_reloads(tokenizer, corpus, tied, tmp_path):
+    """XLMRobertaForMaskedLM keeps a bias of its own beside the decoder's when untied:
+    both are cut to the kept rows, and the saved folder loads at the new size."""
+    from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
+
+    torch.manual_seed(0)
+    config = XLMRobertaConfig(
+        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=80, tie_word_embeddings=tied,
+    )  # fmt: skip
+    model = XLMRobertaForMaskedLM(config).eval()
+    with torch.no_grad():  # a bias that is not all zeros, so slicing it shows
+        model.lm_head.bias.normal_()
+    texts = corpus["train"][:20]
+    new_model, new_tok, report = trim_vocabulary(copy.deepcopy(model), tokenizer, texts)
+    kept = torch.tensor(report["kept_ids"])
+    sizes = {n: p.shape[0] for n, p in new_model.named_parameters() if "bias" in n}
+    assert sizes["lm_head.bias"] == len(new_tok) == len(kept) < len(tokenizer)
+    batch_old, batch_new = (
+        tokenizer(texts[:4], padding=True, return_tensors="pt"),
+        new_tok(texts[:4], padding=True, return_tensors="pt"),
+    )
+    with torch.no_grad():
+        before = model(**batch_old).logits[..., kept]
+        after = new_model.eval()(**batch_new).logits
+    torch.testing.assert_close(after, before)  # the same scores over the kept pieces
+    new_model.save_pretrained(tmp_path)
+    reloaded = XLMRobertaForMaskedLM.from_pretrained(tmp_path).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(reloaded(**batch_new).logits, after)
+
+
+def test_ids_the_tokenizer_inserts_are_kept_even_when_not_special(tokenizer, corpus):
+    """A post-processor template token that is neither special nor added (a custom
+    template) must survive trimming, or the tokenizer would insert a removed id."""
+    import json
+
+    texts = corpus["train"][:10]
+    spec = json.loads(tokenizer.backend_tokenizer.to_str())
+    used = {i for ids in tokenizer(texts)["input_ids"] for i in ids}
+    # a piece these texts never use, special to nothing
+    rare = max(set(range(len(tokenizer))) - used - set(tokenizer.all_special_ids))
+    piece = spec["model"]["vocab"][rare][0]
+    spec["post_processor"] = {
+        "type": "TemplateProcessing",
+        "single": [{"SpecialToken": {"id": piece, "type_id": 0}},
+                   {"Sequence": {"id": "A", "type_id": 0}}],
+        "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+        "special_tokens": {piece: {"id": piece, "ids": [rare], "tokens": [piece]}},
+    }  # fmt: skip
+    custom = copy.deepcopy(tokenizer)
+    custom._tokenizer = Tokenizer.from_str(json.dumps(spec))
+    model = model_for("xlm-roberta", len(tokenizer))
+    new_model, new_tok, report = trim_vocabulary(copy.deepcopy(model), custom, texts)
+    assert rare in report["kept_ids"]
+    assert tokens(new_tok, texts) == tokens(custom, texts)  # the template token included

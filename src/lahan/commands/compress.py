@@ -33,7 +33,7 @@ from lahan.config import (
     canonical_precision,
     train_defaults,
 )
-from lahan.errors import LahanError, OptionError
+from lahan.errors import OptionError
 
 
 def _block(text: str) -> tuple[int, int]:
@@ -151,8 +151,9 @@ def add_trim_arguments(parser: argparse.ArgumentParser) -> None:
         "--trim-vocab-top",
         type=int,
         default=TrimConfig().keep_top_n,
-        help="with --trim-vocab, also keep the N most common other tokens (WordPiece: the "
-        "lowest ids; SentencePiece/Unigram: the highest scores)",
+        help="with --trim-vocab, also keep the N most common tokens, whether the texts use "
+        "them or not (WordPiece: the N lowest ids; SentencePiece/Unigram: the N highest "
+        "scores)",
     )
     g.add_argument(
         "--trim-vocab-text",
@@ -166,12 +167,7 @@ def add_trim_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def trim_config_from_args(args: argparse.Namespace):
-    for flag, given in (
-        ("--trim-vocab-top", args.trim_vocab_top),
-        ("--trim-vocab-text", args.trim_vocab_text),
-    ):
-        if given and not args.trim_vocab:
-            raise LahanError(f"{flag} needs --trim-vocab")
+    # TrimConfig refuses --trim-vocab-top / --trim-vocab-text without --trim-vocab
     return TrimConfig(args.trim_vocab, args.trim_vocab_top, tuple(args.trim_vocab_text or ()))
 
 

@@ -348,7 +348,18 @@ def _encode(tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> Iterable[An
     backend.no_padding()
     for start in range(0, len(texts), ENCODE_CHUNK):
         chunk = texts[start : start + ENCODE_CHUNK]
-        yield from backend.encode_batch(chunk, add_special_tokens=False)
+        try:
+            encoded = backend.encode_batch(chunk, add_special_tokens=False)
+        except Exception as e:  # tokenizers raises plain Exceptions
+            # a Unigram model without an unknown piece cannot segment a character it
+            # has no piece for: say which text, in one line
+            raise LahanError(
+                f"the tokenizer cannot split one of texts {start}-{start + len(chunk) - 1} "
+                f"({str(e).splitlines()[0]}): a vocabulary without an unknown token cannot "
+                "be trimmed below the characters of every text it will see; add those texts "
+                "with --trim-vocab-text"
+            ) from None
+        yield from encoded
 
 
 def _window(ids: list[int], word_ids: list[int | None], budget: int | None) -> list[int]:
@@ -396,7 +407,26 @@ def _always_kept_ids(
     ids = {t["id"] for t in vocab.spec.get("added_tokens", [])}
     ids |= {i for i in tokenizer.all_special_ids if i is not None}
     ids |= {i for _, i in _config_token_ids(model)}
+    # what the tokenizer itself inserts: its padding and its post-processor's templates
+    if vocab.spec.get("padding"):
+        ids.add(vocab.spec["padding"]["pad_id"])
+    ids |= _post_processor_ids(vocab.spec.get("post_processor"))
     return (ids & vocab.ids()) | vocab.model_kept_ids()
+
+
+def _post_processor_ids(proc: dict[str, Any] | None) -> set[int]:
+    """The token ids a post-processor inserts (the layouts ``_remap_post_processor``
+    rewrites)."""
+    if not proc:
+        return set()
+    kind = proc.get("type")
+    if kind == "TemplateProcessing":
+        return {i for entry in proc.get("special_tokens", {}).values() for i in entry["ids"]}
+    if kind in ("BertProcessing", "RobertaProcessing"):
+        return {proc[key][1] for key in ("cls", "sep")}
+    if kind == "Sequence":
+        return {i for inner in proc.get("processors", []) for i in _post_processor_ids(inner)}
+    return set()
 
 
 # --------------------------------------------------------------------------- tokenizer
@@ -512,6 +542,14 @@ def _remap_model(model: PreTrainedModel, old_to_new: dict[int, int]) -> None:
             _replace_parameter(model, bias, _gathered(bias, index))
         if hasattr(out, "out_features"):
             out.out_features = size
+        # an untied head may keep its own copy of the bias beside the decoder's
+        # (RobertaLMHead.bias with tie_word_embeddings=False): every parameter of the
+        # module holding the output embedding that still has one row per old id
+        for module in model.modules():
+            if any(child is out for child in module.children()):
+                for param in list(module.parameters(recurse=False)):
+                    if param.shape[0] == old_weight.shape[0]:
+                        _replace_parameter(model, param, _gathered(param, index))
     _remap_config(model, old_to_new)
 
 

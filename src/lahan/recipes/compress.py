@@ -282,7 +282,8 @@ def _train(cfg: CompressConfig, job: _Job) -> _Trained:
             k: v
             for k, v in asdict(cfg).items()
             # method only chose the defaults, which cfg.train (hashed by train()) holds
-            if k not in ("out", "resume", "latency", "train", "method")
+            # trim too: it runs after training, so a changed corpus does not block --resume
+            if k not in ("out", "resume", "latency", "train", "method", "trim")
         },
     )
     trained = _Trained(
