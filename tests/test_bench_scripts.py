@@ -201,3 +201,23 @@ def test_gpu_study_shell_script(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads((tmp_path / "gpu_study.json").read_text())["inference"]
+
+
+def test_study5_teacher_row(tmp_path, trained_tiny, demo_csv):
+    """Study 5's teacher row at the tiny shape: each group timed against the padded teacher."""
+    out = tmp_path / "study5"
+    run_script(
+        "study5.py", "--teacher", str(trained_tiny[0]), "--data", str(demo_csv), "--out",
+        str(out), "--student-layers", "1", "--repeats", "1", "--only", "prepare,lahan-teacher",
+        cwd=tmp_path,
+    )  # fmt: skip
+    row = json.loads((out / "rows" / "lahan-teacher.json").read_text())
+    groups = {json.loads(line)["group"] for line in (out / "split" / "dev.jsonl").open()}
+    assert set(row["speed_by_group"]) == groups
+    for by in row["speed_by_group"].values():
+        assert set(by) == {"teacher", "teacher_padded", "lahan"}
+        # the teacher against itself padded: the same model, more tokens per batch
+        assert by["lahan"]["batch32"]["ratio_vs_padded_teacher"] > 0
+    text = (out / "study5.md").read_text()
+    assert "| lahan-teacher |" in text  # the per-group speed table
+    assert "| lahan-layers4-kd | not run |" in text

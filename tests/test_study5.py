@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -46,24 +44,3 @@ def test_steps_chain_trimmed_and_int8_rows_onto_their_base_models(tmp_path, monk
     make, measure = (list(map(str, c)) for c in commands)
     assert make[1:4] == ["export", "--model", str(opts.out / "models" / "lahan-prune50-kd-trim")]
     assert measure[measure.index("--task") + 1] == "onnx"
-
-
-def test_teacher_row_times_each_group_against_the_padded_teacher(tmp_path, trained_tiny, demo_csv):
-    teacher, out = trained_tiny[0], tmp_path / "study5"
-    done = subprocess.run(
-        [sys.executable, str(BENCH / "study5.py"), "--teacher", str(teacher), "--data",
-         str(demo_csv), "--out", str(out), "--student-layers", "1", "--repeats", "1",
-         "--only", "prepare,lahan-teacher"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:] + done.stdout[-2000:]
-    row = json.loads((out / "rows" / "lahan-teacher.json").read_text())
-    groups = {json.loads(line)["group"] for line in (out / "split" / "dev.jsonl").open()}
-    assert set(row["speed_by_group"]) == groups
-    for by in row["speed_by_group"].values():
-        assert set(by) == {"teacher", "teacher_padded", "lahan"}
-        # the teacher against itself padded: the same model, more tokens per batch
-        assert by["lahan"]["batch32"]["ratio_vs_padded_teacher"] > 0
-    text = (out / "study5.md").read_text()
-    assert "| lahan-teacher |" in text  # the per-group speed table
-    assert "| lahan-layers4-kd | not run |" in text
