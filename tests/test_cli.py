@@ -218,3 +218,21 @@ def test_out_folder_with_other_files_is_never_replaced(tmp_path, capsys):
     assert main(argv) == 2
     assert "not a lahan model" in capsys.readouterr().err
     assert (precious / "notes.txt").read_text() == "keep me"
+
+
+def test_every_command_module_declares_whether_it_computes():
+    """--threads comes from COMPUTES: a module that forgot it would fail here, not lose the
+    flag silently."""
+    from lahan.cli import build_parser
+    from lahan.commands import COMMAND_MODULES
+
+    for module in COMMAND_MODULES:
+        assert isinstance(getattr(module, "COMPUTES", None), bool), module.__name__
+    commands = build_parser()._subparsers._group_actions[0].choices
+    for name, sub in commands.items():
+        has_threads = any("--threads" in a.option_strings for a in sub._actions)
+        assert has_threads == sub.get_default("computes"), name
+    assert not commands["data"].get_default("computes")
+    assert commands["compress"].get_default("computes") and commands["prune"].get_default(
+        "computes"
+    )

@@ -44,3 +44,10 @@ def test_steps_chain_trimmed_and_int8_rows_onto_their_base_models(tmp_path, monk
     make, measure = (list(map(str, c)) for c in commands)
     assert make[1:4] == ["export", "--model", str(opts.out / "models" / "lahan-prune50-kd-trim")]
     assert measure[measure.index("--task") + 1] == "onnx"
+
+    # the teacher's own vocabulary trimmed with the corpus, then int8: nothing trained
+    commands.clear()
+    by_name["lahan-trim-corpus-int8"].run(opts)
+    make, measure = (list(map(str, c)) for c in commands)
+    assert make[1:4] == ["export", "--model", str(opts.out / "models" / "lahan-trim-corpus")]
+    assert "--paper-speed" in measure

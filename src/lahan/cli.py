@@ -18,15 +18,9 @@ import threading
 # `lahan data check` stay fast. Commands import the heavy libraries when they run.
 from lahan import __version__
 from lahan.commands import COMMAND_MODULES
-from lahan.config import ConfigError
+from lahan.config import CONFIG_CLASSES, ConfigError, flag_name
 from lahan.errors import LahanError, OptionError
 from lahan.threads import ENV, apply_threads, resolve_threads
-
-# Commands that compute with PyTorch or ONNX Runtime: they take --threads.
-COMPUTING = {
-    "demo", "pretrain", "finetune", "evaluate", "prune", "distill", "compress", "export",
-    "predict", "serve", "bench", "sweep",
-}  # fmt: skip
 
 EPILOG = """\
 examples:
@@ -50,26 +44,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
+        before = set(subparsers.choices)
         module.register(subparsers)
-    for name, sub in subparsers.choices.items():
-        if name in COMPUTING and not any("--threads" in a.option_strings for a in sub._actions):
-            sub.add_argument(
-                "--threads",
-                type=int,
-                default=None,
-                help=f"CPU threads for PyTorch and ONNX Runtime (default: ${ENV}, else all "
-                "cores); fewer keeps a shared machine responsive",
-            )
+        # each command module declares COMPUTES (tests/test_cli checks that every one does):
+        # the commands it registered that compute get --threads and the heavy set-up in main
+        for name in set(subparsers.choices) - before:
+            sub = subparsers.choices[name]
+            sub.set_defaults(computes=module.COMPUTES)
+            if module.COMPUTES and not any("--threads" in a.option_strings for a in sub._actions):
+                sub.add_argument(
+                    "--threads",
+                    type=int,
+                    default=None,
+                    help=f"CPU threads for PyTorch and ONNX Runtime (default: ${ENV}, else all "
+                    "cores); fewer keeps a shared machine responsive",
+                )
     return parser
 
 
-# A config field whose flag is not simply --field-name (see lahan.config.ConfigError).
-FLAG_FOR_FIELD = {
-    ("DataConfig", "seed"): "--data-seed",
-    ("ServeConfig", "timeout_s"): "--timeout",
-    ("TrimConfig", "keep_top_n"): "--trim-vocab-top",
-    ("TrimConfig", "text_files"): "--trim-vocab-text",
-}
+# A field whose flag is not simply --field-name, of a config that declares no flags
+# (the others declare each flag beside its field: lahan.config.flag).
+FLAG_FOR_FIELD = {("ServeConfig", "timeout_s"): "--timeout"}
 
 
 def flag_for(err: ConfigError, command: str | None, parser: argparse.ArgumentParser) -> str:
@@ -77,7 +72,12 @@ def flag_for(err: ConfigError, command: str | None, parser: argparse.ArgumentPar
     flag of this command sets it (a library default the user cannot have given)."""
     if (err.owner, err.field) == ("PruneConfig", "sparsity") and command == "compress":
         return "--prune"
-    flag = FLAG_FOR_FIELD.get((err.owner, err.field), "--" + err.field.replace("_", "-"))
+    declared = CONFIG_CLASSES.get(err.owner)
+    flag = (
+        (declared and flag_name(declared, err.field))
+        or FLAG_FOR_FIELD.get((err.owner, err.field))
+        or "--" + err.field.replace("_", "-")
+    )
     return flag if flag in _options(parser, command) else f"{err.owner}.{err.field}"
 
 
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    if args.command in COMPUTING:
+    if getattr(args, "computes", False):
         # lahan draws its own progress; transformers' per-file load/save bars are noise
         # here. lahan says itself what loading did (a new head, unused tensors, refused
         # folders); transformers' per-load tables of missing/unexpected keys are noise too.
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
-        if args.command in COMPUTING:
+        if getattr(args, "computes", False):
             apply_threads(resolve_threads(getattr(args, "threads", None)))
         return int(args.func(args) or 0)
     except ConfigError as err:

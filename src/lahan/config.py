@@ -13,7 +13,7 @@ class name, and :func:`from_record` rebuilds them from it.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,69 @@ def _check(owner: object, checks: list[tuple[bool, str, str]]) -> None:
 
 def _one_of(value: str, choices: tuple[str, ...]) -> str:
     return f"must be one of {', '.join(choices)}, got '{value}'"
+
+
+# --------------------------------------------------------------------------- flags
+
+FLAG = "lahan.flag"  # the dataclass field metadata key of a field's command-line flag
+INTERNAL = "lahan.internal"  # ... of a field no command sets (set from Python or by lahan)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A config field's command-line flag, declared beside the field (see :func:`flag`).
+
+    ``lahan.commands._args`` builds the argparse option from it, and the field's value
+    from the parsed flag; the CLI names it in a ``ConfigError`` about the field.
+    """
+
+    help: str
+    name: str | None = None  # None: --field-name
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    # bool fields: "--no-x" flags store False in the field (default True)
+    negate: bool = False
+    parse: Any = None  # str -> value (argparse ``type``); None: the field's scalar type
+    # repeatable: each use appends one value, the field gets a tuple
+    repeat: bool = False
+    # the flag's own default is None (not given), and the field's default applies then:
+    # for fields a rule refuses when set with another option (METHOD_FIELDS)
+    given_only: bool = False
+    default_text: str | None = None  # "(default ...)" in the help; "": none shown
+    required: bool = False  # a field without a default: the flag must be given
+
+
+def flag(default: Any = MISSING, help: str = "", **spec: Any) -> Any:
+    """A dataclass field whose command-line flag is declared here, with its help.
+
+    ``flag(0.1, "dev share when one pool is split")`` is a field defaulting to 0.1, set
+    by ``--dev-ratio`` (the field's name) whose help ends in "(default 0.1)". Mutable
+    defaults are not allowed (use a tuple). No default: the field and its flag are
+    required (``flag(help=..., required=True)``).
+    """
+    return field(default=default, metadata={FLAG: Flag(help=help, **spec)})
+
+
+def internal(default: Any = MISSING, default_factory: Any = MISSING) -> Any:
+    """A field no flag of its own sets: lahan or the Python API sets it, or it is a nested
+    config (``data``, ``train``) that its own fields' flags set."""
+    return field(default=default, default_factory=default_factory, metadata={INTERNAL: True})
+
+
+def flag_of(cls: type, name: str) -> Flag | None:
+    """The flag declared for field ``name`` of config class ``cls``, if any."""
+    for f in fields(cls):
+        if f.name == name:
+            return f.metadata.get(FLAG)
+    return None
+
+
+def flag_name(cls: type, name: str) -> str | None:
+    """The command-line spelling of field ``name``'s flag (``--data-seed``), if it has one."""
+    spec = flag_of(cls, name)
+    if spec is None:
+        return None
+    return spec.name or ("--no-" if spec.negate else "--") + name.replace("_", "-")
 
 
 # --------------------------------------------------------------------------- model
@@ -99,19 +162,46 @@ class ModelConfig:
 # --------------------------------------------------------------------------- data
 
 
+DATA_HELP = (
+    "a MahaNews-style folder, a CSV/TSV/JSONL file, a Hugging Face dataset id "
+    "(hf:owner/name), or 'demo' for the built-in corpus"
+)
+
+
+def _comma_list(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(s) for s in _comma_list(text))
+    except ValueError as err:
+        raise ValueError(f"expected comma-separated whole numbers like 1,32, got '{text}'") from err
+
+
 @dataclass
 class DataConfig:
     """Where the data comes from and how it is split."""
 
-    source: str = "demo"  # folder, CSV/TSV/JSONL file, "hf:owner/name" / "owner/name", or "demo"
-    text_col: str | None = None  # auto-detected when None
-    label_col: str | None = None
-    subsets: tuple[str, ...] = ()  # e.g. ("SHC",) to read only some sub-datasets of a folder
-    dev_ratio: float = 0.1  # used only when a single pool has to be split
-    test_ratio: float = 0.1
-    seed: int = 42
-    leakage_guard: bool = True  # remove from train the texts that occur in dev/test
-    drop_train_duplicates: bool = False
+    # folder, CSV/TSV/JSONL file, "hf:owner/name" / "owner/name", or "demo"; --data or the
+    # positional DATA (lahan data check), added by each command: some require it
+    source: str = flag("demo", DATA_HELP, name="--data", default_text="")
+    text_col: str | None = flag(None, "text column", default_text="auto-detect")
+    label_col: str | None = flag(None, "label column", default_text="auto-detect")
+    subsets: tuple[str, ...] = flag(
+        (),
+        "comma-separated sub-datasets of a folder to read, e.g. SHC or SHC,LPC",
+        name="--subset",
+        parse=_comma_list,
+        default_text="all",
+    )
+    dev_ratio: float = flag(0.1, "dev share when one pool is split")
+    test_ratio: float = flag(0.1, "test share when one pool is split")
+    seed: int = flag(42, "seed of the stratified split", name="--data-seed")
+    leakage_guard: bool = flag(
+        True, "keep train texts that also occur in dev/test (not recommended)", negate=True
+    )  # remove from train the texts that occur in dev/test
+    drop_train_duplicates: bool = flag(False, "keep one copy of each text within train")
 
     def __post_init__(self) -> None:
         _check(
@@ -170,24 +260,44 @@ def fingerprint_precision(precision: str) -> str:
 class TrainConfig:
     """Every training option and its default."""
 
-    epochs: int = 3
-    batch_size: int = 32  # global batch per optimizer micro-step, split across processes
-    grad_accum: int = 1
-    lr: float | None = None  # None: LR_PRETRAINED, or LR_SCRATCH for models built from a preset
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    max_length: int = 128
-    group_by_length: bool = False
-    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast); "no" is read as fp32
-    patience: int = 2  # epochs without dev macro-F1 gain before stopping; 0 turns it off
-    max_steps: int | None = None  # stop after this many optimizer steps (smoke runs)
-    eval_batch_size: int = 64
-    seed: int = 42
-    progress: bool = True
-    checkpoint_every: int = 200  # optimizer steps between checkpoints (and at each epoch end)
-
     LR_PRETRAINED = 5e-5  # the usual fine-tuning rate for BERT-base checkpoints
     LR_SCRATCH = 5e-4  # small encoders trained from scratch need a larger step
+
+    epochs: int = flag(3, "training epochs")
+    # global batch per optimizer micro-step, split across processes
+    batch_size: int = flag(32, "global batch size")
+    grad_accum: int = flag(1, "gradient accumulation steps")
+    lr: float | None = flag(  # None: LR_PRETRAINED, or LR_SCRATCH for models from a preset
+        None,
+        "learning rate",
+        default_text=f"{LR_PRETRAINED} for pretrained models, {LR_SCRATCH} for presets",
+    )
+    weight_decay: float = flag(0.01, "AdamW weight decay")
+    warmup_ratio: float = flag(0.1, "share of the optimizer steps with a rising learning rate")
+    max_length: int = flag(128, "tokens per text, longer ones truncated")
+    group_by_length: bool = flag(False, "batch texts of similar length together (less padding)")
+    precision: str = flag(  # fp32 | bf16 | fp16 (autocast); "no" is read as fp32
+        "fp32",
+        "training and inference precision: fp32, or fp16/bf16 autocast (fp16 needs CUDA; "
+        "bf16 works on CPU); 'no' is an older name for fp32",
+        choices=(*PRECISIONS, *PRECISION_ALIASES),
+    )
+    patience: int = flag(
+        2,
+        "early stopping: epochs without gain on dev (macro-F1; pretrain: held-out MLM loss); "
+        "0 turns it off",
+    )
+    max_steps: int | None = flag(
+        None, "stop after this many optimizer steps (quick runs)", default_text=""
+    )
+    eval_batch_size: int = flag(64, "batch size of the dev evaluation after each epoch")
+    seed: int = flag(42, "training seed")
+    progress: bool = flag(True, "no progress bars", negate=True)
+    checkpoint_every: int = flag(
+        200,
+        "optimizer steps between checkpoints in OUT.checkpoint, written also at each epoch "
+        "end and removed when the run finishes",
+    )
 
     def __post_init__(self) -> None:
         self.precision = canonical_precision(self.precision)
@@ -253,15 +363,20 @@ def train_defaults(method: str, **overrides: Any) -> TrainConfig:
     return TrainConfig(**{**METHOD_TRAIN_DEFAULTS[method], **overrides})
 
 
+HELDOUT_MAX = 2000
+
+
 @dataclass
 class PretrainConfig:
     """What masked-language-model pretraining adds to the training options."""
 
-    mlm_probability: float = 0.15
-    whole_word_mask: bool = False
-    heldout_ratio: float = 0.02  # share of the texts held out for the per-epoch MLM loss
-    heldout_max: int = 2000  # ... at most this many texts (evaluation time stays small)
-    min_words: int = 1  # texts with fewer words are skipped (counted)
+    mlm_probability: float = flag(0.15, "share of tokens masked")
+    whole_word_mask: bool = flag(False, "mask all pieces of a word together")
+    heldout_ratio: float = flag(  # share of the texts held out for the per-epoch MLM loss
+        0.02, f"share of texts held out for the MLM loss per epoch, at most {HELDOUT_MAX} texts"
+    )
+    heldout_max: int = internal(HELDOUT_MAX)  # ... at most this many (evaluation stays short)
+    min_words: int = internal(1)  # texts with fewer words are skipped (counted)
 
     def __post_init__(self) -> None:
         _check(
@@ -291,40 +406,114 @@ ALLOCATIONS = ("global", "uniform")
 # PruneConfig fields only some methods read. A value other than the default, set with a
 # method that ignores it, would change nothing without a word: it is refused instead (by
 # the library and, through it, by the CLI with the flag's name).
-METHOD_FIELDS = {"score_batches": ("taylor",), "score_lr": ("hard", "soft"), "l1": ("soft",)}
+METHOD_FIELDS = {
+    "score_batches": ("taylor",),
+    "score_lr": ("hard", "soft"),
+    "warmup": ("hard", "soft"),
+    "cooldown": ("hard", "soft"),
+    "l1": ("soft",),
+}
+
+
+def _block(text: str) -> tuple[int, int]:
+    """ROWSxCOLS (``32x32``) as a pair of ints."""
+    try:
+        rows, cols = (int(x) for x in text.lower().split("x"))
+    except ValueError as err:
+        raise ValueError(f"expected ROWSxCOLS like 32x32, got '{text}'") from err
+    return rows, cols
 
 
 @dataclass
 class PruneConfig:
     """Structured pruning: block movement pruning (hard / soft), or one-shot (taylor)."""
 
-    sparsity: float = 0.5  # fraction of encoder linear weights removed at the end
+    # fraction of encoder linear weights removed at the end; its flag is --sparsity on
+    # lahan prune, --prune on lahan compress (which turns pruning on: added there)
+    sparsity: float = flag(0.5, "fraction of encoder linear weights removed")
     # heads: whole attention heads + FFN neurons, so the shrunk model really is (1 - s) of
     # the encoder's linear weights; hybrid: 32x32 attention blocks + FFN neurons, which
     # rarely empties a whole head (zeros stay inside full-size matrices: less speed)
-    granularity: str = "heads"
-    block: tuple[int, int] = (32, 32)  # attention block (rows, cols) for hybrid
+    granularity: str = flag(
+        "heads",
+        "heads: whole attention heads + FFN neurons, removed outright (the shrunk encoder "
+        "keeps 1-S of its linear weights); hybrid: 32x32 attention blocks + FFN neurons, which "
+        "rarely empties a head, so the attention matrices keep their size: it costs speed and "
+        "size (at BERT-base shape 1.18x/1.51x/2.01x at 25/50/75% vs 1.32x/2.03x/3.78x for "
+        "heads; 81/63/38% of the encoder weights kept instead of 75/50/25%) and kept 1-2.5 "
+        "points more accuracy on a pretrained MahaNews teacher (BENCHMARKS.md section 10)",
+        choices=GRANULARITIES,
+    )
+    block: tuple[int, int] = flag(  # attention block (rows, cols) for hybrid
+        (32, 32),
+        "attention block for hybrid, ROWSxCOLS; ignored by heads",
+        parse=_block,
+        default_text="32x32",
+    )
     # hard: movement pruning, exact top-k; soft: movement pruning, sigmoid threshold + L1
     # penalty; taylor: one-shot, units scored once from loss gradients on score_batches
     # training batches, removed before training, and the small model trained (see
     # lahan.prune.taylor: as accurate in Study 4 and cheaper, it trains the small model)
-    method: str = "hard"
-    score_batches: int = 32  # taylor only: training batches whose gradients score the units
+    method: str = flag(
+        "hard",
+        "hard: movement pruning, exact top-k; soft: movement pruning, sigmoid threshold + L1; "
+        "taylor: one-shot (heads granularity), each head and FFN neuron scored once from the "
+        "loss gradients (|W * dL/dW| over the unit), the lowest removed before training, so "
+        "every epoch trains the small model: cheaper, as TextPruner and Torch-Pruning prune "
+        "(BENCHMARKS.md section 14)",
+        choices=METHODS,
+    )
+    score_batches: int = flag(  # taylor only: training batches whose gradients score units
+        32,
+        "taylor only (refused with hard and soft): training batches whose gradients score "
+        "the units",
+        given_only=True,
+    )
     # hard and taylor: global ranks each unit kind across all layers (layers keep uneven
     # shares); uniform ranks within each layer, so every layer keeps 1 - sparsity of its
     # heads and neurons (at least one), as TextPruner and Torch-Pruning allocate
-    allocation: str = "global"
+    allocation: str = flag(
+        "global",
+        "hard and taylor: global ranks heads (and FFN neurons) across all layers, so layers "
+        "keep uneven shares; uniform ranks within each layer, so every layer keeps 1-S of its "
+        "heads and neurons (at least one), as TextPruner and Torch-Pruning do; with "
+        "--granularity hybrid, each attention matrix keeps 1-S of its blocks",
+        choices=ALLOCATIONS,
+    )
     # movement pruning (hard, soft) only: the scores' learning rate and the schedule
-    score_lr: float = 1e-2  # scores learn faster than weights (nn_pruning uses ~1e-2)
-    warmup: float = 0.1  # fraction of steps at sparsity 0 while scores start to learn
-    cooldown: float = 0.2  # fraction of steps at the final sparsity
-    l1: float = 1.0  # soft only: weight of the L1 penalty on sigmoid(scores)
+    score_lr: float = flag(  # scores learn faster than weights (nn_pruning uses ~1e-2)
+        1e-2,
+        "movement pruning (hard, soft) only, refused with taylor: learning rate of the "
+        "pruning scores",
+        given_only=True,
+    )
+    warmup: float = flag(  # fraction of steps at sparsity 0 while scores start to learn
+        0.1,
+        "movement pruning (hard, soft) only: share of the steps at sparsity 0 while the "
+        "scores start to learn",
+        name="--prune-warmup",
+        given_only=True,
+    )
+    cooldown: float = flag(  # fraction of steps at the final sparsity
+        0.2,
+        "movement pruning (hard, soft) only: share of the steps at the final sparsity",
+        name="--prune-cooldown",
+        given_only=True,
+    )
+    l1: float = flag(  # soft only: weight of the L1 penalty on sigmoid(scores)
+        1.0, "soft only: weight of the L1 penalty on the sigmoid of the scores", given_only=True
+    )
     # hard and taylor: each layer keeps a multiple of this many FFN neurons (the nearest to its
     # top-k share). Half-precision GPU matrix kernels want dimensions that are multiples
     # of 8: at BERT-base shape on an H200 (fp16, batch 256) a 25% model with widths like
     # 2,291 ran 0.61x the unpruned model's speed, rounded to multiples of 8 1.13x
     # (BENCHMARKS.md §12). 1 keeps the exact top-k.
-    ffn_multiple: int = 8
+    ffn_multiple: int = flag(
+        8,
+        "each layer keeps a multiple of this many FFN neurons: half-precision GPU kernels "
+        "want multiples of 8 (an H200 ran a 25% model 1.87x faster in fp16 with them, "
+        "BENCHMARKS.md section 12); 1 keeps the exact top-k",
+    )
 
     def __post_init__(self) -> None:
         self.block = tuple(self.block)
@@ -416,12 +605,25 @@ class DistillConfig:
     The T^2 factor keeps the soft term's gradients on the hard term's scale.
     """
 
-    temperature: float = 2.0
-    alpha: float = 0.1  # weight of the hard-label cross-entropy; the soft term gets 1 - alpha
-    hidden_weight: float = 0.0
-    attention_weight: float = 0.0
-    cache: bool = True  # compute the teacher's outputs once and reuse them
-    cache_dir: str | None = None  # None: default_cache_dir()
+    temperature: float = flag(2.0, "softmax temperature of the soft targets")
+    alpha: float = flag(  # weight of the hard-label cross-entropy; the soft term: 1 - alpha
+        0.1, "weight of the hard-label loss; soft targets get 1 - alpha"
+    )
+    hidden_weight: float = flag(
+        0.0, "weight of the hidden-state MSE between mapped layers", default_text="0: off"
+    )
+    attention_weight: float = flag(
+        0.0,
+        "weight of the attention-map loss between mapped layers; the teacher then runs on "
+        "every batch",
+        default_text="0: off",
+    )
+    cache: bool = flag(  # compute the teacher's outputs once and reuse them
+        True, "run the teacher on every batch instead of caching its outputs once", negate=True
+    )
+    cache_dir: str | None = flag(  # None: default_cache_dir()
+        None, "where teacher outputs are cached", default_text=f"${CACHE_ENV} or ~/.cache/lahan"
+    )
 
     def __post_init__(self) -> None:
         _check(
@@ -462,12 +664,29 @@ class DistillConfig:
 class TrimConfig:
     """Vocabulary trimming (``lahan.prune.vocab``): WordPiece and Unigram/SentencePiece."""
 
-    enabled: bool = False  # keep only the tokens of the training data (+ specials)
+    enabled: bool = flag(  # keep only the tokens of the training data (+ specials)
+        False, "keep only the tokens of the training data (+ special tokens)", name="--trim-vocab"
+    )
     # also keep the N most common tokens (WordPiece: lowest ids; Unigram: best scores)
-    keep_top_n: int = 0
+    keep_top_n: int = flag(
+        0,
+        "with --trim-vocab, also keep the N most common tokens, whether the texts use them or "
+        "not (WordPiece: the N lowest ids; SentencePiece/Unigram: the N highest scores)",
+        name="--trim-vocab-top",
+        metavar="N",
+    )
     # also keep every piece of these unlabeled texts (.txt/.txt.gz, one per line): the text
     # the model will serve then segments exactly as before
-    text_files: tuple[str, ...] = ()
+    text_files: tuple[str, ...] = flag(
+        (),
+        "with --trim-vocab, also keep every piece of this unlabeled text (.txt or .txt.gz, one "
+        "text per line; repeatable), so that text such as what the model will serve splits "
+        "exactly as before",
+        name="--trim-vocab-text",
+        metavar="FILE",
+        repeat=True,
+        default_text="",
+    )
 
     def __post_init__(self) -> None:
         self.text_files = tuple(self.text_files)
@@ -725,24 +944,37 @@ def parse_model_spec(spec: str) -> tuple[str, str, bool]:
 
 @dataclass
 class BenchConfig:
-    models: list[str]
-    data: DataConfig
-    split: str = "test"
-    batch_sizes: tuple[int, ...] = (1, 32)
-    latency_texts: int = 64  # texts timed per batch size (batch 1 times the first 16)
-    repeats: int = 5
-    warmup: int = 1
-    throughput_batch_size: int = 32
-    min_energy_seconds: float = 5.0
-    country: str = DEFAULT_COUNTRY
-    threads: int | None = None  # None: torch's default; recorded either way
-    relabel: bool = False
-    labels: tuple | None = None  # names for models whose outputs are LABEL_0, LABEL_1, ...
-    names: list[str] = field(default_factory=list)  # display names; default: the specs
+    models: list[str] = flag(
+        help="a model folder, DIR@bf16 / DIR@int8, DIR@padded, or an ONNX folder; repeat for "
+        "each model",
+        name="--model",
+        repeat=True,
+        required=True,
+    )
+    data: DataConfig = internal()  # DataConfig's own flags
+    split: str = flag("test", "the split measured")
+    batch_sizes: tuple[int, ...] = flag(
+        (1, 32), "batch sizes timed, comma-separated", parse=_int_list, default_text="1,32"
+    )
+    # texts timed per batch size (batch 1 times the first 16)
+    latency_texts: int = flag(64, "texts timed per batch size (batch 1: the first 16)")
+    repeats: int = flag(5, "timed rounds")
+    warmup: int = flag(1, "untimed warm-up rounds")
+    throughput_batch_size: int = internal(32)
+    min_energy_seconds: float = internal(5.0)
+    country: str = flag(DEFAULT_COUNTRY, "grid the CO2 is estimated for (ISO code)")
+    threads: int | None = flag(  # None: torch's default; recorded either way
+        None, "torch threads", default_text="all cores"
+    )
+    relabel: bool = flag(False, "map dataset labels by name")
+    # names for models whose outputs are LABEL_0, LABEL_1, ... (--labels / --label-map)
+    labels: tuple | None = internal(None)
+    names: list[str] = internal(default_factory=list)  # display names; default: the specs
 
     def __post_init__(self) -> None:
         if not self.models:
             raise ConfigError("BenchConfig", "models", "needs at least one model")
+        self.models = list(self.models)
         for spec in self.models:
             parse_model_spec(spec)
         self.batch_sizes = tuple(self.batch_sizes)
@@ -780,17 +1012,19 @@ REPORT_METRICS = ("accuracy", "macro_f1")
 
 @dataclass
 class SweepConfig:
-    teacher: str
-    data: DataConfig
-    out: str
-    grid: str = "paper"
-    train: TrainConfig = field(default_factory=lambda: train_defaults("compress"))
-    granularity: str = "heads"  # what pruning rows remove (heads: real speed-ups)
-    split: str = "dev"  # the split rows are scored on
-    within: float = 1.0  # best rows: fastest within this many accuracy points of baseline
-    repeats: int = 3
-    min_energy_seconds: float = 3.0
-    country: str = DEFAULT_COUNTRY
+    teacher: str = flag(help="a trained classifier folder", required=True)
+    data: DataConfig = internal()  # DataConfig's own flags
+    out: str = flag(help="sweep folder (results.jsonl, models, report)", required=True)
+    grid: str = flag("paper", "paper, or a .toml/.yaml grid file")
+    train: TrainConfig = internal(default_factory=lambda: train_defaults("compress"))
+    # what pruning rows remove (heads: real speed-ups)
+    granularity: str = flag("heads", "what pruning rows remove", choices=GRANULARITIES)
+    split: str = flag("dev", "the split rows are scored on")
+    # best rows: the fastest within this many accuracy points of the baseline
+    within: float = flag(1.0, "accuracy points below the baseline still acceptable")
+    repeats: int = internal(3)
+    min_energy_seconds: float = internal(3.0)
+    country: str = flag(DEFAULT_COUNTRY, "grid the CO2 is estimated for (ISO code)")
 
     def __post_init__(self) -> None:
         if not Path(self.teacher).is_dir():
@@ -800,8 +1034,8 @@ class SweepConfig:
 
 @dataclass
 class ReportConfig:
-    metric: str = "accuracy"  # accuracy | macro_f1
-    within: float = 1.0  # points below the baseline still acceptable
+    metric: str = flag("accuracy", "the score --within is read on", choices=REPORT_METRICS)
+    within: float = flag(1.0, "accuracy points below the baseline still acceptable")
 
     def __post_init__(self) -> None:
         _check(

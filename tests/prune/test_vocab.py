@@ -236,17 +236,24 @@ def _other_model_tokenizer(kind: str) -> PreTrainedTokenizerFast:
                 vocab={"[UNK]": 0, "a": 1, "b": 2, "ab": 3}, merges=[("a", "b")], unk_token="[UNK]"
             )
         )
+    elif kind == "WordLevel":
+        backend = Tokenizer(models.WordLevel({"[UNK]": 0, "ab": 1, "a": 2}, unk_token="[UNK]"))
     else:
         backend = Tokenizer(models.Unigram([("[UNK]", 0.0), ("a", -1.0), ("b", -2.0)], 0))
     backend.pre_tokenizer = pre_tokenizers.Whitespace()
     return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]")
 
 
-@pytest.mark.parametrize("kind", ["BPE"])
-def test_other_vocabularies_are_refused_clearly(tiny, kind):
+@pytest.mark.parametrize(
+    "kind, why", [("BPE", "BPE merges pass through"), ("WordLevel", "whole-word vocabularies")]
+)
+def test_other_vocabularies_are_refused_clearly(tiny, kind, why):
     model, _ = tiny
-    with pytest.raises(LahanError, match=f"supports WordPiece.*model is {kind}"):
+    with pytest.raises(LahanError, match=f"supports WordPiece.*model is {kind}.*{why}") as err:
         trim_vocabulary(copy.deepcopy(model), _other_model_tokenizer(kind), ["ab a b"])
+    assert "\n" not in str(err.value)  # one line
+    if kind != "BPE":
+        assert "BPE" not in str(err.value)
 
 
 def test_empty_texts_and_negative_keep_top_n_are_refused(tiny, corpus):

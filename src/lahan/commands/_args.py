@@ -1,18 +1,123 @@
-"""Flags shared by several commands, with defaults read from the config dataclasses."""
+"""Flags shared by several commands. A config field's flag, help and default are
+declared once, beside the field in ``lahan.config`` (``config.flag``); ``add_config_flags``
+builds the argparse options from them and ``config_from_flags`` the config from the
+parsed namespace."""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import MISSING, fields
+from typing import Any
 
 from lahan.config import (
-    PRECISION_ALIASES,
-    PRECISIONS,
+    DATA_HELP,
+    FLAG,
     PRESETS,
     DataConfig,
+    Flag,
     ModelConfig,
     TrainConfig,
+    flag_name,
 )
 from lahan.errors import LahanError
+
+_SCALARS = {"int": int, "float": float, "str": str}
+
+
+def _scalar(annotation: str) -> Any:
+    """int / float / str from a field's annotation ("float | None" -> float)."""
+    for part in str(annotation).split("|"):
+        if part.strip() in _SCALARS:
+            return _SCALARS[part.strip()]
+    raise TypeError(f"no scalar type in {annotation!r}: give the flag a parse function")
+
+
+def _parser(parse: Any) -> Any:
+    """``parse`` as an argparse type: its ValueError becomes argparse's one-line error."""
+
+    def parsed(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from err
+
+    parsed.__name__ = getattr(parse, "__name__", "value")
+    return parsed
+
+
+def _dest(cls: type, name: str) -> str:
+    return flag_name(cls, name).lstrip("-").replace("-", "_")
+
+
+def _declared(cls: type, names: tuple[str, ...] | None, skip: tuple[str, ...]) -> list:
+    chosen = [f for f in fields(cls) if FLAG in f.metadata and f.name not in skip]
+    return [f for f in chosen if names is None or f.name in names]
+
+
+def add_config_flags(
+    group: Any,
+    cls: type,
+    defaults: Any = None,
+    names: tuple[str, ...] | None = None,
+    skip: tuple[str, ...] = (),
+) -> None:
+    """Add the flag of each field of ``cls`` that declares one (``names`` only, less
+    ``skip``); defaults from ``defaults`` (an instance) or the class."""
+    for f in _declared(cls, names, skip):
+        spec: Flag = f.metadata[FLAG]
+        default = getattr(defaults, f.name) if defaults is not None else f.default
+        if (default is MISSING) != spec.required:
+            raise TypeError(
+                f"{cls.__name__}.{f.name}: a flag is required exactly when its field has no default"
+            )
+        default = None if spec.required else default
+        shown = spec.default_text if spec.default_text is not None else str(default)
+        shown = "" if spec.required else shown
+        text = spec.help.replace("%", "%%") + (f" (default {shown})" if shown else "")
+        kwargs: dict[str, Any] = {"dest": _dest(cls, f.name), "help": text}
+        if isinstance(default, bool):  # --x sets True; a negated --no-x sets the field False
+            kwargs.update(action="store_true", default=not default if spec.negate else default)
+            kwargs["help"] = spec.help.replace("%", "%%")
+        else:
+            if spec.parse:
+                kwargs["type"] = _parser(spec.parse)
+            else:  # a repeated flag's values are strings (the field: a tuple of them)
+                kwargs["type"] = str if spec.repeat else _scalar(f.type)
+            kwargs["default"] = None if spec.given_only else default
+            if spec.repeat:
+                kwargs.update(action="append", default=None)
+            if spec.required:
+                kwargs["required"] = True
+            if spec.choices:
+                kwargs["choices"] = spec.choices
+            if spec.metavar:
+                kwargs["metavar"] = spec.metavar
+        group.add_argument(flag_name(cls, f.name), **kwargs)
+
+
+def config_values(cls: type, args: argparse.Namespace, skip: tuple[str, ...] = ()) -> dict:
+    """The values of ``cls``'s flagged fields found in ``args``: a flag this parser does
+    not have, and a given-only flag not given, leave the field to its default."""
+    values: dict[str, Any] = {}
+    for f in _declared(cls, None, skip):
+        spec: Flag = f.metadata[FLAG]
+        dest = _dest(cls, f.name)
+        if not hasattr(args, dest):
+            continue
+        value = getattr(args, dest)
+        if isinstance(f.default, bool):
+            value = not value if spec.negate else value
+        elif spec.repeat:
+            value = tuple(value or ())
+        elif spec.given_only and value is None:
+            continue
+        values[f.name] = value
+    return values
+
+
+def config_from_flags(cls: type, args: argparse.Namespace, **given: Any) -> Any:
+    """``cls`` built from its flags in ``args``; ``given`` fields win."""
+    return cls(**{**config_values(cls, args, skip=tuple(given)), **given})
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -104,73 +209,14 @@ def model_config_from_args(args: argparse.Namespace) -> ModelConfig:
 def add_train_arguments(
     parser: argparse.ArgumentParser, defaults: TrainConfig | None = None
 ) -> None:
-    d = defaults or TrainConfig()
+    """The training flags (TrainConfig's), less --checkpoint-every (add_resume_arguments)."""
     g = parser.add_argument_group("training")
-    g.add_argument("--epochs", type=int, default=d.epochs, help=f"default {d.epochs}")
-    g.add_argument(
-        "--batch-size",
-        type=int,
-        default=d.batch_size,
-        help=f"global batch size (default {d.batch_size})",
-    )
-    g.add_argument(
-        "--grad-accum",
-        type=int,
-        default=d.grad_accum,
-        help=f"gradient accumulation steps (default {d.grad_accum})",
-    )
-    g.add_argument(
-        "--lr",
-        type=float,
-        default=d.lr,
-        help=f"learning rate (default {TrainConfig.LR_PRETRAINED} for pretrained "
-        f"models, {TrainConfig.LR_SCRATCH} for presets)",
-    )
-    g.add_argument(
-        "--max-length",
-        type=int,
-        default=d.max_length,
-        help=f"tokens per text, longer ones truncated (default {d.max_length})",
-    )
-    g.add_argument(
-        "--group-by-length",
-        action="store_true",
-        default=d.group_by_length,
-        help="batch texts of similar length together (less padding)",
-    )
-    g.add_argument(
-        "--precision",
-        choices=(*PRECISIONS, *PRECISION_ALIASES),
-        default=d.precision,
-        help="training and inference precision: fp32, or fp16/bf16 autocast (fp16 needs "
-        f"CUDA; bf16 works on CPU); 'no' is an older name for fp32 (default {d.precision})",
-    )
-    g.add_argument(
-        "--patience",
-        type=int,
-        default=d.patience,
-        help="early stopping: epochs without gain on dev (macro-F1; pretrain: held-out MLM "
-        f"loss) (0: off; default {d.patience})",
-    )
-    g.add_argument(
-        "--max-steps",
-        type=int,
-        default=d.max_steps,
-        help="stop after this many optimizer steps (quick runs)",
-    )
-    g.add_argument("--seed", type=int, default=d.seed, help=f"training seed (default {d.seed})")
-    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_config_flags(g, TrainConfig, defaults or TrainConfig(), skip=("checkpoint_every",))
 
 
 def add_resume_arguments(parser: argparse.ArgumentParser) -> None:
     """--checkpoint-every and --resume, for the commands that train."""
-    parser.add_argument(
-        "--checkpoint-every",
-        type=int,
-        default=TrainConfig.checkpoint_every,
-        help="optimizer steps between checkpoints in OUT.checkpoint, written also at each "
-        f"epoch end and removed when the run finishes (default {TrainConfig.checkpoint_every})",
-    )
+    add_config_flags(parser, TrainConfig, names=("checkpoint_every",))
     parser.add_argument(
         "--resume",
         action="store_true",
@@ -179,86 +225,23 @@ def add_resume_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        grad_accum=args.grad_accum,
-        lr=args.lr,
-        max_length=args.max_length,
-        group_by_length=args.group_by_length,
-        precision=args.precision,
-        patience=args.patience,
-        max_steps=args.max_steps,
-        seed=args.seed,
-        progress=not args.no_progress,
-        checkpoint_every=getattr(args, "checkpoint_every", TrainConfig.checkpoint_every),
-    )
+    return config_from_flags(TrainConfig, args)
 
 
 # --------------------------------------------------------------------------- data
-
-DATA_HELP = (
-    "a MahaNews-style folder, a CSV/TSV/JSONL file, a Hugging Face dataset id "
-    "(hf:owner/name), or 'demo' for the built-in corpus"
-)
 
 
 def add_data_arguments(
     parser: argparse.ArgumentParser, positional: bool = False, required: bool = True
 ) -> None:
     """The data flags every command shares (--data or DATA, columns, splits, leakage)."""
-    d = DataConfig()
     g = parser.add_argument_group("data")
     if positional:
         g.add_argument("data", metavar="DATA", help=DATA_HELP)
     else:
         g.add_argument("--data", required=required, default=None, help=DATA_HELP)
-    g.add_argument("--text-col", default=d.text_col, help="text column (default: auto-detect)")
-    g.add_argument("--label-col", default=d.label_col, help="label column (default: auto-detect)")
-    g.add_argument(
-        "--subset",
-        default=",".join(d.subsets),
-        help="comma-separated sub-datasets of a folder to read, e.g. SHC or SHC,LPC (default: all)",
-    )
-    g.add_argument(
-        "--dev-ratio",
-        type=float,
-        default=d.dev_ratio,
-        help=f"dev share when one pool is split (default {d.dev_ratio})",
-    )
-    g.add_argument(
-        "--test-ratio",
-        type=float,
-        default=d.test_ratio,
-        help=f"test share when one pool is split (default {d.test_ratio})",
-    )
-    g.add_argument(
-        "--data-seed",
-        type=int,
-        default=d.seed,
-        help=f"seed of the stratified split (default {d.seed})",
-    )
-    g.add_argument(
-        "--no-leakage-guard",
-        action="store_true",
-        help="keep train texts that also occur in dev/test (not recommended)",
-    )
-    g.add_argument(
-        "--drop-train-duplicates",
-        action="store_true",
-        help="keep one copy of each text within train",
-    )
+    add_config_flags(g, DataConfig, skip=("source",))
 
 
 def data_config_from_args(args: argparse.Namespace) -> DataConfig:
-    return DataConfig(
-        source=args.data,
-        text_col=args.text_col,
-        label_col=args.label_col,
-        subsets=tuple(s.strip() for s in (args.subset or "").split(",") if s.strip()),
-        dev_ratio=args.dev_ratio,
-        test_ratio=args.test_ratio,
-        seed=args.data_seed,
-        leakage_guard=not args.no_leakage_guard,
-        drop_train_duplicates=args.drop_train_duplicates,
-    )
+    return config_from_flags(DataConfig, args, source=args.data)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
 
 from lahan.commands._args import (
+    add_config_flags,
     add_data_arguments,
     add_label_arguments,
+    config_from_flags,
     data_config_from_args,
     label_names_from_args,
 )
-from lahan.config import DEFAULT_COUNTRY, BenchConfig
+from lahan.config import BenchConfig
 
 EXAMPLES = """\
 examples:
@@ -21,9 +22,11 @@ examples:
       --data news.csv --split dev --json bench.json
 """
 
+# computes with PyTorch or ONNX Runtime: the root CLI gives it --threads
+COMPUTES = True
+
 
 def register(subparsers) -> None:
-    d = {f.name: f.default for f in fields(BenchConfig)}
     p = subparsers.add_parser(
         "bench",
         help="measure models side by side (speed, memory, size, FLOPs, CO2)",
@@ -37,21 +40,9 @@ def register(subparsers) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--model", action="append", required=True, help="repeat for each model")
+    add_config_flags(p, BenchConfig, names=("models",))
     add_data_arguments(p)
-    p.add_argument("--split", default=d["split"], help=f"default {d['split']}")
-    p.add_argument("--repeats", type=int, default=d["repeats"], help=f"default {d['repeats']}")
-    p.add_argument("--warmup", type=int, default=d["warmup"], help=f"default {d['warmup']}")
-    p.add_argument(
-        "--latency-texts", type=int, default=d["latency_texts"], help="texts timed per batch size"
-    )
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
-    p.add_argument(
-        "--country",
-        default=DEFAULT_COUNTRY,
-        help=f"grid for CO2 (ISO code, default {d['country']})",
-    )
-    p.add_argument("--relabel", action="store_true", help="map dataset labels by name")
+    add_config_flags(p.add_argument_group("measuring"), BenchConfig, skip=("models",))
     p.add_argument("--json", default=None, help="also write the full report to this file")
     add_label_arguments(p, what="every placeholder-labelled --model")
     p.set_defaults(func=run)
@@ -62,17 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
     from lahan.recipes.bench import format_bench_table, run_bench
 
-    config = BenchConfig(
-        models=args.model,
-        data=data_config_from_args(args),
-        split=args.split,
-        repeats=args.repeats,
-        warmup=args.warmup,
-        latency_texts=args.latency_texts,
-        threads=args.threads,
-        country=args.country,
-        relabel=args.relabel,
-        labels=label_names_from_args(args),
+    config = config_from_flags(
+        BenchConfig, args, data=data_config_from_args(args), labels=label_names_from_args(args)
     )
     report = run_bench(config, progress=lambda m: print(m, file=sys.stderr))
     print(format_bench_table(report))

@@ -13,42 +13,34 @@ from __future__ import annotations
 import argparse
 
 from lahan.commands._args import (
+    add_config_flags,
     add_data_arguments,
     add_label_arguments,
     add_resume_arguments,
     add_train_arguments,
+    config_from_flags,
+    config_values,
     data_config_from_args,
     label_names_from_args,
     train_config_from_args,
 )
 from lahan.config import (
-    ALLOCATIONS,
-    CACHE_ENV,
-    GRANULARITIES,
-    METHODS,
+    METHOD_FIELDS,
     CompressConfig,
     DistillConfig,
     PruneConfig,
     TrimConfig,
     canonical_precision,
+    flag_name,
     train_defaults,
 )
-from lahan.errors import OptionError
-
-
-def _block(text: str) -> tuple[int, int]:
-    try:
-        rows, cols = (int(x) for x in text.lower().split("x"))
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected ROWSxCOLS like 32x32, got '{text}'") from err
-    return rows, cols
+from lahan.errors import LahanError
 
 
 def add_prune_arguments(parser: argparse.ArgumentParser, sparsity_flag: str) -> None:
     """Pruning flags; ``sparsity_flag`` is --sparsity (prune) or --prune (compress)."""
-    d = PruneConfig()
     g = parser.add_argument_group("pruning")
-    if sparsity_flag == "--prune":
+    if sparsity_flag == "--prune":  # compress: the sparsity's flag also turns pruning on
         g.add_argument(
             "--prune",
             type=float,
@@ -56,170 +48,32 @@ def add_prune_arguments(parser: argparse.ArgumentParser, sparsity_flag: str) -> 
             metavar="SPARSITY",
             help="prune this fraction of encoder linear weights (e.g. 0.25); off if not given",
         )
+        add_config_flags(g, PruneConfig, skip=("sparsity",))
     else:
-        g.add_argument(
-            "--sparsity",
-            type=float,
-            default=d.sparsity,
-            help=f"fraction of encoder linear weights removed (default {d.sparsity})",
-        )
-    g.add_argument(
-        "--granularity",
-        choices=GRANULARITIES,
-        default=d.granularity,
-        help="heads: whole attention heads + FFN neurons, removed outright (the shrunk "
-        "encoder keeps 1-S of its linear weights); hybrid: 32x32 attention blocks + FFN "
-        "neurons, which rarely empties a head, so the attention matrices keep their size: "
-        "it costs speed and size (at BERT-base shape 1.18x/1.51x/2.01x at 25/50/75%% vs "
-        "1.32x/2.03x/3.78x for heads; 81/63/38%% of the encoder weights kept instead of "
-        "75/50/25%%) and kept 1-2.5 points more accuracy on a pretrained MahaNews teacher "
-        f"(BENCHMARKS.md section 10) (default {d.granularity})",
-    )
-    g.add_argument(
-        "--block",
-        type=_block,
-        default=d.block,
-        help=f"attention block for hybrid, ROWSxCOLS; ignored by heads "
-        f"(default {d.block[0]}x{d.block[1]})",
-    )
-    g.add_argument(
-        "--method",
-        choices=METHODS,
-        default=d.method,
-        help="hard: movement pruning, exact top-k; soft: movement pruning, sigmoid threshold "
-        "+ L1; taylor: one-shot (heads granularity), each head and FFN neuron scored once "
-        "from the loss gradients (|W * dL/dW| over the unit), the lowest removed before "
-        "training, so every epoch trains the small model: cheaper, as TextPruner and "
-        f"Torch-Pruning prune (BENCHMARKS.md section 14) (default {d.method})",
-    )
-    g.add_argument(
-        "--score-batches",
-        type=int,
-        default=None,
-        help=f"taylor only (refused with hard and soft): training batches whose gradients "
-        f"score the units (default {d.score_batches})",
-    )
-    g.add_argument(
-        "--allocation",
-        choices=ALLOCATIONS,
-        default=d.allocation,
-        help="hard and taylor: global ranks heads (and FFN neurons) across all layers, so "
-        "layers keep uneven shares; uniform ranks within each layer, so every layer keeps "
-        "1-S of its heads and neurons (at least one), as TextPruner and Torch-Pruning do; "
-        "with --granularity hybrid, each attention matrix keeps 1-S of its blocks "
-        f"(default {d.allocation})",
-    )
-    g.add_argument(
-        "--score-lr",
-        type=float,
-        default=None,
-        help=f"movement pruning (hard, soft) only, refused with taylor: learning rate of the "
-        f"pruning scores (default {d.score_lr})",
-    )
-    g.add_argument(
-        "--ffn-multiple",
-        type=int,
-        default=d.ffn_multiple,
-        help="each layer keeps a multiple of this many FFN neurons: half-precision GPU "
-        "kernels want multiples of 8 (an H200 ran a 25%% model 1.87x faster in fp16 with "
-        f"them, BENCHMARKS.md section 12); 1 keeps the exact top-k (default {d.ffn_multiple})",
-    )
+        add_config_flags(g, PruneConfig)
 
 
 def prune_config_from_args(args: argparse.Namespace, sparsity: float) -> PruneConfig:
-    return PruneConfig(
-        sparsity=sparsity,
-        granularity=args.granularity,
-        block=args.block,
-        method=args.method,
-        allocation=args.allocation,
-        ffn_multiple=args.ffn_multiple,
-        # None: not given, the config's default applies; a given value the method does
-        # not read is refused by PruneConfig itself (METHOD_FIELDS)
-        **{k: v for k in ("score_lr", "score_batches") if (v := getattr(args, k)) is not None},
-    )
+    # a given-only option not given (score_lr, ...) takes the config's default; one given
+    # that the method does not read is refused by PruneConfig itself (METHOD_FIELDS)
+    return config_from_flags(PruneConfig, args, sparsity=sparsity)
 
 
 def add_trim_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("vocabulary")
-    g.add_argument(
-        "--trim-vocab",
-        action="store_true",
-        help="keep only the tokens of the training data (+ special tokens)",
-    )
-    g.add_argument(
-        "--trim-vocab-top",
-        type=int,
-        default=TrimConfig().keep_top_n,
-        help="with --trim-vocab, also keep the N most common tokens, whether the texts use "
-        "them or not (WordPiece: the N lowest ids; SentencePiece/Unigram: the N highest "
-        "scores)",
-    )
-    g.add_argument(
-        "--trim-vocab-text",
-        action="append",
-        default=None,
-        metavar="FILE",
-        help="with --trim-vocab, also keep every piece of this unlabeled text (.txt or "
-        ".txt.gz, one text per line; repeatable), so that text such as what the model "
-        "will serve splits exactly as before",
-    )
+    add_config_flags(parser.add_argument_group("vocabulary"), TrimConfig)
 
 
-def trim_config_from_args(args: argparse.Namespace):
+def trim_config_from_args(args: argparse.Namespace) -> TrimConfig:
     # TrimConfig refuses --trim-vocab-top / --trim-vocab-text without --trim-vocab
-    return TrimConfig(args.trim_vocab, args.trim_vocab_top, tuple(args.trim_vocab_text or ()))
+    return config_from_flags(TrimConfig, args)
 
 
 def add_distill_arguments(parser: argparse.ArgumentParser) -> None:
-    d = DistillConfig()
-    g = parser.add_argument_group("distillation")
-    g.add_argument(
-        "--temperature",
-        type=float,
-        default=d.temperature,
-        help=f"softmax temperature of the soft targets (default {d.temperature})",
-    )
-    g.add_argument(
-        "--alpha",
-        type=float,
-        default=d.alpha,
-        help=f"weight of the hard-label loss; soft targets get 1 - alpha (default {d.alpha})",
-    )
-    g.add_argument(
-        "--hidden-weight",
-        type=float,
-        default=d.hidden_weight,
-        help="weight of the hidden-state MSE between mapped layers (default 0: off)",
-    )
-    g.add_argument(
-        "--attention-weight",
-        type=float,
-        default=d.attention_weight,
-        help="weight of the attention-map loss between mapped layers (default 0: off; "
-        "the teacher then runs on every batch)",
-    )
-    g.add_argument(
-        "--no-cache",
-        action="store_true",
-        help="run the teacher on every batch instead of caching its outputs once",
-    )
-    g.add_argument(
-        "--cache-dir",
-        default=d.cache_dir,
-        help=f"where teacher outputs are cached (default ${CACHE_ENV} or ~/.cache/lahan)",
-    )
+    add_config_flags(parser.add_argument_group("distillation"), DistillConfig)
 
 
 def distill_config_from_args(args: argparse.Namespace) -> DistillConfig:
-    return DistillConfig(
-        temperature=args.temperature,
-        alpha=args.alpha,
-        hidden_weight=args.hidden_weight,
-        attention_weight=args.attention_weight,
-        cache=not args.no_cache,
-        cache_dir=args.cache_dir,
-    )
+    return config_from_flags(DistillConfig, args)
 
 
 STUDENT_HELP = (
@@ -363,6 +217,9 @@ DESCRIPTION = {
 
 OUTPUT = {"prune": "pruned model", "distill": "student", "compress": "compressed model"}
 
+# computes with PyTorch or ONNX Runtime: the root CLI gives it --threads
+COMPUTES = True
+
 
 def register(subparsers) -> None:
     for method in ("prune", "distill", "compress"):
@@ -403,11 +260,12 @@ def config_from_args(args: argparse.Namespace) -> CompressConfig:
         prune = prune_config_from_args(args, args.prune)
     else:
         prune = None
-        # compress without --prune: the pruning options would be silently ignored
-        for name in ("score_lr", "score_batches"):
-            if getattr(args, name, None) is not None:
-                raise OptionError(
-                    name, " is a pruning option, and this run has no --prune S: add one, or drop it"
+        # compress without --prune: a given pruning option would be silently ignored
+        for name in METHOD_FIELDS:
+            if name in config_values(PruneConfig, args):
+                raise LahanError(
+                    f"{flag_name(PruneConfig, name)} is a pruning option, and this run has no "
+                    "--prune S: add one, or drop it"
                 )
     distills = method == "distill" or (method == "compress" and args.distill)
     return CompressConfig(

@@ -19,6 +19,9 @@ exit status: 0 when the data could be read (findings are reported, not fatal);
 2 when it could not (missing path, not UTF-8, no text column, ...).
 """
 
+# computes nothing heavy: no --threads, PyTorch never loaded
+COMPUTES = False
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     data = subparsers.add_parser(

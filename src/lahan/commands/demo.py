@@ -12,9 +12,11 @@ examples:
   lahan demo --data ../shared/data/mahanews --out runs/demo-mahanews
 """
 
+# computes with PyTorch or ONNX Runtime: the root CLI gives it --threads
+COMPUTES = True
+
 
 def register(subparsers) -> None:
-
     d = DemoConfig()
     p = subparsers.add_parser(
         "demo",

@@ -20,6 +20,9 @@ examples:
   lahan evaluate --model runs/p25-kd-int8 --data heldout_test.csv --split all   # ONNX, whole file
 """
 
+# computes with PyTorch or ONNX Runtime: the root CLI gives it --threads
+COMPUTES = True
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(

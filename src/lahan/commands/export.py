@@ -21,6 +21,9 @@ examples:
   lahan export --model published-clf --labels Auto,Bhakti,Crime --format onnx --out runs/pub-onnx
 """
 
+# computes with PyTorch or ONNX Runtime: the root CLI gives it --threads
+COMPUTES = True
+
 
 def register(subparsers) -> None:
 

@@ -24,6 +24,9 @@ examples:
   lahan finetune --model preset:small --data ../shared/data/mahanews --out runs/teacher --resume
 """
 
+# computes with PyTorch or ONNX Runtime: the root CLI gives it --threads
+COMPUTES = True
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(

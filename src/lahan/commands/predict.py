@@ -15,6 +15,9 @@ examples:
   lahan predict --model runs/p25-kd --input news.csv --text-col headline > predictions.jsonl
 """
 
+# computes with PyTorch or ONNX Runtime: the root CLI gives it --threads
+COMPUTES = True
+
 
 def register(subparsers) -> None:
 

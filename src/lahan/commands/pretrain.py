@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 
 from lahan.commands._args import (
+    add_config_flags,
     add_data_arguments,
     add_resume_arguments,
     add_train_arguments,
+    config_from_flags,
     data_config_from_args,
     preset_options_from_args,
     train_config_from_args,
@@ -30,6 +32,9 @@ examples:
       --out runs/student
   # killed? the same command with --resume continues from OUT.checkpoint
 """
+
+# computes with PyTorch or ONNX Runtime: the root CLI gives it --threads
+COMPUTES = True
 
 
 def register(subparsers) -> None:
@@ -73,24 +78,7 @@ def register(subparsers) -> None:
         help="a .txt or .txt.gz file, one text per line (repeatable)",
     )
     add_data_arguments(p, required=False)
-    c = PretrainConfig()
-    m = p.add_argument_group("masking")
-    m.add_argument(
-        "--mlm-probability",
-        type=float,
-        default=c.mlm_probability,
-        help=f"share of tokens masked (default {c.mlm_probability})",
-    )
-    m.add_argument(
-        "--whole-word-mask", action="store_true", help="mask all pieces of a word together"
-    )
-    m.add_argument(
-        "--heldout-ratio",
-        type=float,
-        default=c.heldout_ratio,
-        help=f"share of texts held out for the MLM loss per epoch, at most {c.heldout_max} "
-        f"texts (default {c.heldout_ratio})",
-    )
+    add_config_flags(p.add_argument_group("masking"), PretrainConfig)
     add_train_arguments(p, DEFAULTS)
     p.add_argument("--out", required=True, help="folder to write the encoder to")
     add_resume_arguments(p)
@@ -104,11 +92,7 @@ def run(args: argparse.Namespace) -> int:
     record = run_pretrain(
         ModelConfig(source=args.model, **given),
         train_config_from_args(args),
-        PretrainConfig(
-            mlm_probability=args.mlm_probability,
-            whole_word_mask=args.whole_word_mask,
-            heldout_ratio=args.heldout_ratio,
-        ),
+        config_from_flags(PretrainConfig, args),
         args.out,
         text_files=args.text,
         data_config=data_config_from_args(args) if args.data else None,

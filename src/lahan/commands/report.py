@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from lahan.config import REPORT_METRICS, ReportConfig
+from lahan.commands._args import add_config_flags, config_from_flags
+from lahan.config import ReportConfig
 
 EXAMPLES = """\
 examples:
@@ -12,9 +13,11 @@ examples:
   lahan report runs/sweep --metric macro_f1 --within 0.5
 """
 
+# computes nothing heavy: no --threads, PyTorch never loaded
+COMPUTES = False
+
 
 def register(subparsers) -> None:
-    d = ReportConfig()
     p = subparsers.add_parser(
         "report",
         help="write report.md / report.html and plots for a sweep",
@@ -26,15 +29,14 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("folder", metavar="DIR", help="a sweep folder (holds results.jsonl)")
-    p.add_argument("--metric", default=d.metric, choices=REPORT_METRICS)
-    p.add_argument("--within", type=float, default=d.within, help=f"default {d.within}")
+    add_config_flags(p, ReportConfig)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from lahan.recipes.report import write_report
 
-    report = write_report(args.folder, ReportConfig(metric=args.metric, within=args.within))
+    report = write_report(args.folder, config_from_flags(ReportConfig, args))
     print(f"recommended: {report['recommended']}")
     print("pareto front: " + ", ".join(report["pareto_front"]))
     print("wrote " + ", ".join(report["files"]))

@@ -15,6 +15,9 @@ examples:
        -d '{"texts": ["भारताने सामना जिंकला"]}'
 """
 
+# computes with PyTorch or ONNX Runtime: the root CLI gives it --threads
+COMPUTES = True
+
 
 def register(subparsers) -> None:
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
 
 from lahan.commands._args import (
+    add_config_flags,
     add_data_arguments,
     add_train_arguments,
+    config_from_flags,
     data_config_from_args,
     train_config_from_args,
 )
@@ -34,9 +35,11 @@ a grid file (TOML; YAML has the same keys):
 
 DEFAULTS = train_defaults("compress")  # what every row trains with
 
+# computes with PyTorch or ONNX Runtime: the root CLI gives it --threads
+COMPUTES = True
+
 
 def register(subparsers) -> None:
-    d = {f.name: f.default for f in fields(SweepConfig)}
     p = subparsers.add_parser(
         "sweep",
         help="run an experiment grid (the paper's by default), resumably",
@@ -51,15 +54,11 @@ def register(subparsers) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--teacher", required=True, help="a trained classifier folder")
+    add_config_flags(p, SweepConfig, names=("teacher",))
     add_data_arguments(p)
-    p.add_argument("--grid", default=d["grid"], help="paper, or a .toml/.yaml grid file")
-    p.add_argument("--granularity", default=d["granularity"], choices=("heads", "hybrid"))
-    p.add_argument("--split", default=d["split"], help=f"split rows are scored on ({d['split']})")
-    p.add_argument("--within", type=float, default=d["within"], help="accuracy points allowed")
-    p.add_argument("--country", default=d["country"], help="grid for CO2 (ISO code)")
+    add_config_flags(p.add_argument_group("the sweep"), SweepConfig, skip=("teacher", "out"))
     add_train_arguments(p, DEFAULTS)
-    p.add_argument("--out", required=True, help="sweep folder (results.jsonl, models, report)")
+    add_config_flags(p, SweepConfig, names=("out",))
     p.set_defaults(func=run)
 
 
@@ -68,16 +67,8 @@ def run(args: argparse.Namespace) -> int:
     from lahan.recipes.report import write_report
     from lahan.recipes.sweep import run_sweep
 
-    config = SweepConfig(
-        teacher=args.teacher,
-        data=data_config_from_args(args),
-        out=args.out,
-        grid=args.grid,
-        train=train_config_from_args(args),
-        granularity=args.granularity,
-        split=args.split,
-        within=args.within,
-        country=args.country,
+    config = config_from_flags(
+        SweepConfig, args, data=data_config_from_args(args), train=train_config_from_args(args)
     )
     done = run_sweep(config, progress=not args.no_progress)
     ok = sum(1 for r in done.values() if r.ok)

@@ -200,6 +200,14 @@ def _check_embedding_rows(model: PreTrainedModel, kept: set[int]) -> None:
 _BYTE_PIECE = re.compile(r"<0x[0-9A-F]{2}>")
 
 
+# why lahan does not trim a tokenizer model (said after the refusal)
+WHY_NOT = {
+    "BPE": ": BPE merges pass through pieces a text never shows, so removing pieces could "
+    "change how kept text splits",
+    "WordLevel": ": lahan does not trim whole-word vocabularies yet",
+}
+
+
 @dataclass
 class Vocabulary:
     """A tokenizer's ``tokenizer.json`` and what trimming needs to know of its model.
@@ -229,8 +237,7 @@ class Vocabulary:
             raise LahanError(
                 f"vocabulary trimming supports WordPiece (BERT, MuRIL) and Unigram / "
                 f"SentencePiece (XLM-R, mE5) vocabularies; this tokenizer's model is {kind} "
-                f"({type(tokenizer).__name__}): BPE merges pass through pieces a text never "
-                "shows, so removing pieces could change how kept text splits"
+                f"({type(tokenizer).__name__}){WHY_NOT.get(kind, '')}"
             )
         return cls(spec)
 
