@@ -16,13 +16,17 @@ from lahan.cli import build_parser, main
 from lahan.commands._args import add_config_flags, config_from_flags
 from lahan.config import (
     FLAG,
+    FLAGGED_CLASSES,
     INTERNAL,
     BenchConfig,
     DataConfig,
     DistillConfig,
+    ExportConfig,
+    PredictConfig,
     PretrainConfig,
     PruneConfig,
     ReportConfig,
+    ServeConfig,
     SweepConfig,
     TrainConfig,
     TrimConfig,
@@ -30,7 +34,7 @@ from lahan.config import (
 )
 
 # The configs whose flags are declared beside their fields, and the commands that set them
-# (ModelConfig and the deploy configs still write their flags in their command modules).
+# (ModelConfig still writes its flags in commands/_args.py: its preset-only options).
 FLAGGED = {
     DataConfig: (
         "finetune",
@@ -51,6 +55,9 @@ FLAGGED = {
     BenchConfig: ("bench",),
     SweepConfig: ("sweep",),
     ReportConfig: ("report",),
+    ExportConfig: ("export",),
+    PredictConfig: ("predict",),
+    ServeConfig: ("serve",),
 }
 # set on the command line by a flag the command writes itself (it also chooses the job)
 BY_THE_COMMAND = {(DataConfig, "source"): "--data", (PruneConfig, "sparsity"): "--prune"}
@@ -59,6 +66,10 @@ BY_THE_COMMAND = {(DataConfig, "source"): "--data", (PruneConfig, "sparsity"): "
 def _options(command: str) -> set[str]:
     sub = build_parser()._subparsers._group_actions[0].choices[command]
     return {s for a in sub._actions for s in a.option_strings}
+
+
+def test_the_cli_knows_every_flagged_config():
+    assert set(FLAGGED) == set(FLAGGED_CLASSES.values())
 
 
 @pytest.mark.parametrize("cls", list(FLAGGED), ids=lambda c: c.__name__)
@@ -195,3 +206,10 @@ def test_bench_flags_reach_its_config(tmp_path, capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args([*argv[:7], "--batch-sizes", "1,x"])
     assert "expected comma-separated whole numbers like 1,32, got '1,x'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sizes", [",", "8,8"])
+def test_bench_refuses_no_batch_size_and_a_repeated_one(sizes, tmp_path, capsys):
+    argv = ["bench", "--model", str(tmp_path), "--data", "demo", "--batch-sizes", sizes]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.startswith("lahan: error: --batch-sizes ")

@@ -18,7 +18,7 @@ import threading
 # `lahan data check` stay fast. Commands import the heavy libraries when they run.
 from lahan import __version__
 from lahan.commands import COMMAND_MODULES
-from lahan.config import CONFIG_CLASSES, ConfigError, flag_name
+from lahan.config import FLAGGED_CLASSES, ConfigError, flag_name
 from lahan.errors import LahanError, OptionError
 from lahan.threads import ENV, apply_threads, resolve_threads
 
@@ -62,22 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# A field whose flag is not simply --field-name, of a config that declares no flags
-# (the others declare each flag beside its field: lahan.config.flag).
-FLAG_FOR_FIELD = {("ServeConfig", "timeout_s"): "--timeout"}
-
-
 def flag_for(err: ConfigError, command: str | None, parser: argparse.ArgumentParser) -> str:
     """The command-line flag that set ``err``'s field, or the field's own name when no
     flag of this command sets it (a library default the user cannot have given)."""
     if (err.owner, err.field) == ("PruneConfig", "sparsity") and command == "compress":
         return "--prune"
-    declared = CONFIG_CLASSES.get(err.owner)
-    flag = (
-        (declared and flag_name(declared, err.field))
-        or FLAG_FOR_FIELD.get((err.owner, err.field))
-        or "--" + err.field.replace("_", "-")
-    )
+    # every flag is declared beside its field (lahan.config.flag)
+    declared = FLAGGED_CLASSES.get(err.owner)
+    flag = (declared and flag_name(declared, err.field)) or "--" + err.field.replace("_", "-")
     return flag if flag in _options(parser, command) else f"{err.owner}.{err.field}"
 
 

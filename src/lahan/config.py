@@ -827,12 +827,17 @@ EXPORT_QUANTIZE = ("int8",)
 
 @dataclass
 class ExportConfig:
-    format: str = "onnx"
-    quantize: str | None = None  # None or "int8" (onnxruntime dynamic quantization)
-    opset: int = 18
-    max_length: int | None = None  # None: the max length the model was trained with
-    tolerance: float = 1e-3  # fp32 export: largest logit difference from torch allowed
-    labels: tuple | None = None  # names for a placeholder-labelled model's outputs
+    format: str = flag("onnx", "export format", choices=EXPORT_FORMATS)
+    quantize: str | None = flag(  # None or "int8" (onnxruntime dynamic quantization)
+        None, "int8 dynamic quantization", choices=EXPORT_QUANTIZE, default_text=""
+    )
+    opset: int = flag(18, "ONNX opset")
+    max_length: int | None = flag(  # None: the max length the model was trained with
+        None, "tokens per text at inference", default_text="the model's training max length"
+    )
+    tolerance: float = internal(1e-3)  # fp32 export: largest logit difference from torch
+    # names for a placeholder-labelled model's outputs (--labels / --label-map)
+    labels: tuple | None = internal(None)
 
     def __post_init__(self) -> None:
         _check(
@@ -858,9 +863,9 @@ PREDICT_FORMATS = ("jsonl", "csv")
 
 @dataclass
 class PredictConfig:
-    batch_size: int = 32
-    chunk_lines: int = 2048  # lines read before predicting: bounds memory on huge inputs
-    format: str = "jsonl"
+    batch_size: int = flag(32, "texts per batch")
+    chunk_lines: int = internal(2048)  # lines read before predicting: bounds memory
+    format: str = flag("jsonl", "output format", choices=PREDICT_FORMATS)
 
     def __post_init__(self) -> None:
         _check(
@@ -875,16 +880,21 @@ class PredictConfig:
 
 @dataclass
 class ServeConfig:
-    host: str = "127.0.0.1"
-    port: int = 8000
-    max_texts: int = 64  # texts per request
-    max_chars: int = 10_000  # characters per text
-    max_body_bytes: int = 1_000_000
-    batch_window_ms: float = 5.0  # how long the batcher waits for more requests
-    max_batch_texts: int = 128  # texts predicted together at most
-    queue_texts: int = 2048  # texts waiting at most; beyond that 503 + Retry-After
-    timeout_s: float = 30.0  # per request, queueing included
-    batch_size: int = 32  # the model's batch size inside a micro-batch
+    host: str = flag("127.0.0.1", "address to listen on", default_text="127.0.0.1, loopback only")
+    port: int = flag(8000, "port")
+    max_texts: int = flag(64, "texts per request")
+    max_chars: int = flag(10_000, "characters per text")
+    max_body_bytes: int = flag(1_000_000, "bytes per request body")
+    # how long the batcher waits for more requests
+    batch_window_ms: float = flag(5.0, "micro-batch window: how long the batcher waits, in ms")
+    # texts predicted together at most
+    max_batch_texts: int = flag(128, "texts predicted together in one micro-batch at most")
+    # texts waiting at most; beyond that 503 + Retry-After
+    queue_texts: int = flag(2048, "texts waiting at most; beyond that 503 with Retry-After")
+    timeout_s: float = flag(  # per request, queueing included
+        30.0, "seconds per request, queueing included", name="--timeout"
+    )
+    batch_size: int = flag(32, "the model's batch size inside a micro-batch")
 
     def __post_init__(self) -> None:
         positive = (
@@ -984,9 +994,14 @@ class BenchConfig:
                 (self.repeats >= 1, "repeats", f"must be >= 1, got {self.repeats}"),
                 (self.warmup >= 0, "warmup", f"must be >= 0, got {self.warmup}"),
                 (
-                    all(b >= 1 for b in self.batch_sizes),
+                    bool(self.batch_sizes) and all(b >= 1 for b in self.batch_sizes),
                     "batch_sizes",
-                    f"must all be >= 1, got {self.batch_sizes}",
+                    f"must be one or more sizes, all >= 1, got {self.batch_sizes}",
+                ),
+                (
+                    len(set(self.batch_sizes)) == len(self.batch_sizes),
+                    "batch_sizes",
+                    f"names a size twice: {self.batch_sizes}",
                 ),
                 (
                     self.latency_texts >= 1,
@@ -1060,6 +1075,27 @@ CONFIG_CLASSES = {
         DistillConfig,
         TrimConfig,
         LatencyConfig,
+    )
+}
+
+
+# The configs whose fields declare their command-line flags (flag / internal): the CLI
+# builds their options from the declarations and names a refused field's flag by them.
+FLAGGED_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        DataConfig,
+        TrainConfig,
+        PretrainConfig,
+        PruneConfig,
+        DistillConfig,
+        TrimConfig,
+        ExportConfig,
+        PredictConfig,
+        ServeConfig,
+        BenchConfig,
+        SweepConfig,
+        ReportConfig,
     )
 }
 

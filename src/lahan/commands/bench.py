@@ -31,7 +31,7 @@ def register(subparsers) -> None:
         "bench",
         help="measure models side by side (speed, memory, size, FLOPs, CO2)",
         description="Measure every --model on the same split in one run and report ratios "
-        "against the first: latency (median, p95) at batch 1 and 32 with the models "
+        "against the first: latency (median, p95) at each of --batch-sizes with the models "
         "interleaved, throughput over the split, peak memory, size on disk, parameters, "
         "FLOPs per example and the share of the machine's GEMM rate achieved, energy and "
         "CO2 per 1,000 predictions (CodeCarbon, offline), and the machine. A model is a "

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 
 from lahan.commands._args import (
+    add_config_flags,
     add_data_arguments,
     add_label_arguments,
+    config_from_flags,
     data_config_from_args,
     label_names_from_args,
 )
-from lahan.config import EXPORT_FORMATS, EXPORT_QUANTIZE, ExportConfig
+from lahan.config import ExportConfig
 
 EXAMPLES = """\
 examples:
@@ -26,8 +28,6 @@ COMPUTES = True
 
 
 def register(subparsers) -> None:
-
-    d = ExportConfig()
     p = subparsers.add_parser(
         "export",
         help="export a model to ONNX (optionally int8)",
@@ -40,17 +40,7 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--model", required=True, help="a model folder (or hub id)")
-    p.add_argument("--format", choices=EXPORT_FORMATS, default=d.format, help="default onnx")
-    p.add_argument(
-        "--quantize", choices=EXPORT_QUANTIZE, default=None, help="int8 dynamic quantization"
-    )
-    p.add_argument("--opset", type=int, default=d.opset, help=f"ONNX opset (default {d.opset})")
-    p.add_argument(
-        "--max-length",
-        type=int,
-        default=None,
-        help="tokens per text at inference (default: the model's training max length)",
-    )
+    add_config_flags(p, ExportConfig)
     add_data_arguments(p, required=False)
     p.add_argument("--relabel", action="store_true", help="map dataset labels by name")
     add_label_arguments(p)
@@ -61,13 +51,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from lahan.recipes.export import run_export
 
-    config = ExportConfig(
-        format=args.format,
-        quantize=args.quantize,
-        opset=args.opset,
-        max_length=args.max_length,
-        labels=label_names_from_args(args),
-    )
+    config = config_from_flags(ExportConfig, args, labels=label_names_from_args(args))
     data = data_config_from_args(args) if args.data else None
     out = args.out
     manifest = run_export(args.model, out, config, data, relabel=args.relabel)

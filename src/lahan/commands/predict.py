@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from lahan.commands._args import add_label_arguments, label_names_from_args
-from lahan.config import INFERENCE_PRECISIONS, PREDICT_FORMATS, PredictConfig
+from lahan.commands._args import (
+    add_config_flags,
+    add_label_arguments,
+    config_from_flags,
+    label_names_from_args,
+)
+from lahan.config import INFERENCE_PRECISIONS, PredictConfig
 
 EXAMPLES = """\
 examples:
@@ -20,8 +25,6 @@ COMPUTES = True
 
 
 def register(subparsers) -> None:
-
-    d = PredictConfig()
     p = subparsers.add_parser(
         "predict",
         help="label texts with a model folder or ONNX export",
@@ -44,10 +47,7 @@ def register(subparsers) -> None:
         "--text-col", default=None, help="text column of a table --input (default: auto-detect)"
     )
     p.add_argument("--output", default="-", help="where to write (default: stdout)")
-    p.add_argument(
-        "--format", choices=PREDICT_FORMATS, default=d.format, help=f"default {d.format}"
-    )
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"default {d.batch_size}")
+    add_config_flags(p, PredictConfig)
     p.add_argument(
         "--precision",
         choices=INFERENCE_PRECISIONS,
@@ -63,7 +63,6 @@ def run(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
     from pathlib import Path
 
-    from lahan.config import PredictConfig
     from lahan.deploy.predict import (
         TABLE_SUFFIXES,
         open_text,
@@ -76,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from lahan.errors import LahanError
     from lahan.io import atomic_text_stream
 
-    config = PredictConfig(batch_size=args.batch_size, format=args.format)
+    config = config_from_flags(PredictConfig, args)
     table = args.input != "-" and Path(args.input).suffix.lower() in TABLE_SUFFIXES
     if args.text_col and not table:
         raise LahanError(

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from lahan.commands._args import add_label_arguments, label_names_from_args
+from lahan.commands._args import (
+    add_config_flags,
+    add_label_arguments,
+    config_from_flags,
+    label_names_from_args,
+)
 from lahan.config import INFERENCE_PRECISIONS, ServeConfig
 
 EXAMPLES = """\
@@ -20,8 +25,6 @@ COMPUTES = True
 
 
 def register(subparsers) -> None:
-
-    d = ServeConfig()
     p = subparsers.add_parser(
         "serve",
         help="serve a model over HTTP",
@@ -33,18 +36,10 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--model", required=True, help="a model folder or an exported ONNX folder")
-    p.add_argument("--host", default=d.host, help=f"default {d.host} (loopback only)")
-    p.add_argument("--port", type=int, default=d.port, help=f"default {d.port}")
     p.add_argument(
         "--precision", choices=INFERENCE_PRECISIONS, default="fp32", help="torch folders only"
     )
-    p.add_argument("--max-texts", type=int, default=d.max_texts, help="texts per request")
-    p.add_argument("--max-chars", type=int, default=d.max_chars, help="characters per text")
-    p.add_argument("--max-body-bytes", type=int, default=d.max_body_bytes, help="request body")
-    p.add_argument(
-        "--batch-window-ms", type=float, default=d.batch_window_ms, help="micro-batch window"
-    )
-    p.add_argument("--timeout", type=float, default=d.timeout_s, help="seconds per request")
+    add_config_flags(p.add_argument_group("serving"), ServeConfig)
     add_label_arguments(p)
     p.set_defaults(func=run)
 
@@ -54,19 +49,10 @@ def run(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from lahan.config import ServeConfig
     from lahan.deploy.predictor import load_predictor
     from lahan.deploy.serve import create_app
 
-    config = ServeConfig(
-        host=args.host,
-        port=args.port,
-        max_texts=args.max_texts,
-        max_chars=args.max_chars,
-        max_body_bytes=args.max_body_bytes,
-        batch_window_ms=args.batch_window_ms,
-        timeout_s=args.timeout,
-    )
+    config = config_from_flags(ServeConfig, args)
     predictor = load_predictor(args.model, args.precision, label_names_from_args(args))
     app = create_app(predictor, config)
     print(f"serving {args.model} on http://{config.host}:{config.port}", file=sys.stderr)
