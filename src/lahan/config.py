@@ -1081,22 +1081,11 @@ CONFIG_CLASSES = {
 
 # The configs whose fields declare their command-line flags (flag / internal): the CLI
 # builds their options from the declarations and names a refused field's flag by them.
+# Found by declaration: a config with one flag() field is here.
 FLAGGED_CLASSES = {
-    cls.__name__: cls
-    for cls in (
-        DataConfig,
-        TrainConfig,
-        PretrainConfig,
-        PruneConfig,
-        DistillConfig,
-        TrimConfig,
-        ExportConfig,
-        PredictConfig,
-        ServeConfig,
-        BenchConfig,
-        SweepConfig,
-        ReportConfig,
-    )
+    c.__name__: c
+    for c in list(globals().values())
+    if isinstance(c, type) and is_dataclass(c) and any(FLAG in f.metadata for f in fields(c))
 }
 
 
