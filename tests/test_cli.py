@@ -182,7 +182,8 @@ def test_demo_never_overwrites_a_users_files(tmp_path, capsys):
                 "--vocab-size",
                 "900",
             ],
-            "--vocab-size only apply to --model preset:NAME",
+            "--vocab-size applies only to a model built from a preset (preset:NAME), not to "
+            "'owner/model'",
         ),
         (
             ["finetune", "--model", "preset:tiny", "--data", "demo", "--out", "x", "--seed", "-1"],

@@ -19,9 +19,11 @@ from lahan.config import (
     FLAGGED_CLASSES,
     INTERNAL,
     BenchConfig,
+    ConfigError,
     DataConfig,
     DistillConfig,
     ExportConfig,
+    ModelConfig,
     PredictConfig,
     PretrainConfig,
     PruneConfig,
@@ -33,9 +35,9 @@ from lahan.config import (
     flag_name,
 )
 
-# The configs whose flags are declared beside their fields, and the commands that set them
-# (ModelConfig still writes its flags in commands/_args.py: its preset-only options).
+# The configs whose flags are declared beside their fields, and the commands that set them.
 FLAGGED = {
+    ModelConfig: ("finetune",),  # pretrain: the model flags less the head's (below)
     DataConfig: (
         "finetune",
         "evaluate",
@@ -59,6 +61,8 @@ FLAGGED = {
     PredictConfig: ("predict",),
     ServeConfig: ("serve",),
 }
+# pretrain makes an encoder: the model flags less those of a classification head
+PRETRAIN_MODEL_FLAGS = {"--model", "--vocab-size", "--dropout", "--tokenizer"}
 # set on the command line by a flag the command writes itself (it also chooses the job)
 BY_THE_COMMAND = {(DataConfig, "source"): "--data", (PruneConfig, "sparsity"): "--prune"}
 
@@ -213,3 +217,25 @@ def test_bench_refuses_no_batch_size_and_a_repeated_one(sizes, tmp_path, capsys)
     argv = ["bench", "--model", str(tmp_path), "--data", "demo", "--batch-sizes", sizes]
     assert main(argv) == 2
     assert capsys.readouterr().err.startswith("lahan: error: --batch-sizes ")
+
+
+def test_pretrain_takes_the_model_flags_of_an_encoder():
+    options = _options("pretrain")
+    assert PRETRAIN_MODEL_FLAGS <= options and not {"--relabel", "--new-head"} & options
+
+
+@pytest.mark.parametrize(
+    "field, value", [("vocab_size", 900), ("dropout", 0.2), ("tokenizer", "t")]
+)
+def test_a_preset_only_option_for_a_checkpoint_is_refused_by_the_library_and_the_cli(
+    field, value, capsys
+):
+    with pytest.raises(ConfigError) as refused:
+        ModelConfig(source="owner/model", **{field: value})
+    assert "applies only to a model built from a preset" in refused.value.problem
+    ModelConfig(source="preset:tiny", **{field: value})  # a preset reads it
+    flag = flag_name(ModelConfig, field)
+    argv = ["finetune", "--model", "owner/model", "--data", "demo", "--out", "x"]
+    argv += [flag, str(value)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == f"lahan: error: {flag} {refused.value.problem}"

@@ -117,20 +117,48 @@ PRESETS: dict[str, tuple[int, int, int, int]] = {
 }
 
 
+PRESET_ONLY = ("vocab_size", "dropout", "tokenizer")  # ModelConfig fields for presets
+
+
 @dataclass
 class ModelConfig:
     """How to obtain the model to train."""
 
-    source: str  # folder, hub id, or preset:NAME
-    vocab_size: int = 8000  # presets only: WordPiece vocabulary trained on the train split
-    max_position: int = 512  # presets only
-    dropout: float = 0.1  # presets only
-    relabel: bool = False  # map dataset labels onto the model's labels by name
-    tokenizer: str | None = None  # presets: reuse this tokenizer folder instead of training one
-    new_head: bool = False  # replace a trained classification head by a fresh one
-    labels: tuple[str, ...] | None = None  # names of a placeholder-labelled model's outputs
+    source: str = flag(  # folder, hub id, or preset:NAME
+        help="a hub id (owner/name), a local model folder, or preset:"
+        + "|".join(PRESETS)
+        + " to build a BERT from scratch",
+        name="--model",
+        required=True,
+    )
+    # presets only (PRESET_ONLY: refused for a checkpoint): WordPiece vocabulary trained on
+    # the training texts, dropout, a tokenizer folder to reuse instead of training one
+    vocab_size: int = flag(
+        8000, "presets: WordPiece vocabulary trained on the training texts", given_only=True
+    )
+    max_position: int = internal(512)  # presets only
+    dropout: float = flag(0.1, "presets: dropout", given_only=True)
+    relabel: bool = flag(False, "map dataset labels onto the model's labels by name")
+    tokenizer: str | None = flag(
+        None,
+        "presets: reuse this tokenizer folder (e.g. a teacher's) instead of training one",
+        given_only=True,
+        default_text="",
+    )
+    new_head: bool = flag(False, "replace the checkpoint's classification head by a fresh one")
+    # names of a placeholder-labelled model's outputs (--labels / --label-map)
+    labels: tuple[str, ...] | None = internal(None)
 
     def __post_init__(self) -> None:
+        defaults = {f.name: f.default for f in fields(self)}
+        for name in PRESET_ONLY:  # a value for a checkpoint would change nothing
+            if not self.is_preset and getattr(self, name) != defaults[name]:
+                raise ConfigError(
+                    "ModelConfig",
+                    name,
+                    f"applies only to a model built from a preset (preset:NAME), not to "
+                    f"'{self.source}'",
+                )
         if self.is_preset and self.preset_name not in PRESETS:
             raise LahanError(
                 f"unknown preset '{self.preset_name}': choose one of "

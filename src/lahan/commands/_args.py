@@ -12,14 +12,12 @@ from typing import Any
 from lahan.config import (
     DATA_HELP,
     FLAG,
-    PRESETS,
     DataConfig,
     Flag,
     ModelConfig,
     TrainConfig,
     flag_name,
 )
-from lahan.errors import LahanError
 
 _SCALARS = {"int": int, "float": float, "str": str}
 
@@ -121,38 +119,7 @@ def config_from_flags(cls: type, args: argparse.Namespace, **given: Any) -> Any:
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    d = ModelConfig(source="preset:tiny")
-    g = parser.add_argument_group("model")
-    g.add_argument(
-        "--model",
-        required=True,
-        help="hub id (owner/name), a local model folder, or preset:"
-        + "|".join(PRESETS)
-        + " to build a BERT from scratch",
-    )
-    # Preset-only options default to None so that giving one for a checkpoint is caught.
-    g.add_argument(
-        "--vocab-size",
-        type=int,
-        default=None,
-        help=f"presets: WordPiece vocabulary trained on train (default {d.vocab_size})",
-    )
-    g.add_argument(
-        "--dropout", type=float, default=None, help=f"presets: dropout (default {d.dropout})"
-    )
-    g.add_argument(
-        "--tokenizer",
-        default=None,
-        help="presets: reuse this tokenizer folder instead of training one",
-    )
-    g.add_argument(
-        "--relabel", action="store_true", help="map dataset labels onto the model's labels by name"
-    )
-    g.add_argument(
-        "--new-head",
-        action="store_true",
-        help="replace the checkpoint's classification head by a new one",
-    )
+    add_config_flags(parser.add_argument_group("model"), ModelConfig)
     add_label_arguments(parser)
 
 
@@ -180,30 +147,9 @@ def label_names_from_args(args: argparse.Namespace) -> tuple | None:
     return read_label_names(getattr(args, "labels", None), getattr(args, "label_map", None))
 
 
-def preset_options_from_args(args: argparse.Namespace) -> dict:
-    """The preset-only options given (--vocab-size, --dropout, --tokenizer), refused for
-    a --model that is not a preset."""
-    preset_only = {
-        "vocab_size": args.vocab_size,
-        "dropout": args.dropout,
-        "tokenizer": args.tokenizer,
-    }
-    given = {k: v for k, v in preset_only.items() if v is not None}
-    if given and not args.model.startswith("preset:"):
-        flags = ", ".join("--" + k.replace("_", "-") for k in given)
-        raise LahanError(f"{flags} only apply to --model preset:NAME, not to '{args.model}'")
-    return given
-
-
 def model_config_from_args(args: argparse.Namespace) -> ModelConfig:
-    given = preset_options_from_args(args)
-    return ModelConfig(
-        source=args.model,
-        relabel=args.relabel,
-        new_head=args.new_head,
-        labels=label_names_from_args(args),
-        **given,
-    )
+    # ModelConfig refuses a preset-only option (--vocab-size, ...) given for a checkpoint
+    return config_from_flags(ModelConfig, args, labels=label_names_from_args(args))
 
 
 def add_train_arguments(

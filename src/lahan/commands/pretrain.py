@@ -11,10 +11,9 @@ from lahan.commands._args import (
     add_train_arguments,
     config_from_flags,
     data_config_from_args,
-    preset_options_from_args,
     train_config_from_args,
 )
-from lahan.config import PRESETS, ModelConfig, PretrainConfig, TrainConfig
+from lahan.config import ModelConfig, PretrainConfig, TrainConfig
 
 # Pretraining runs longer than fine-tuning and judges epochs by held-out MLM loss.
 DEFAULTS = TrainConfig(epochs=10, patience=2)
@@ -51,24 +50,8 @@ def register(subparsers) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    d = ModelConfig(source="preset:tiny")
-    g = p.add_argument_group("model")
-    g.add_argument(
-        "--model",
-        required=True,
-        help="preset:" + "|".join(PRESETS) + " (from scratch), a local encoder folder or a hub "
-        "id (continued pretraining)",
-    )
-    g.add_argument(
-        "--vocab-size",
-        type=int,
-        default=None,
-        help=f"presets: WordPiece vocabulary trained on the texts (default {d.vocab_size})",
-    )
-    g.add_argument("--dropout", type=float, default=None, help=f"presets (default {d.dropout})")
-    g.add_argument(
-        "--tokenizer", default=None, help="presets: reuse this tokenizer folder (e.g. a teacher's)"
-    )
+    model_flags = ("source", "vocab_size", "dropout", "tokenizer")  # no head: an encoder
+    add_config_flags(p.add_argument_group("model"), ModelConfig, names=model_flags)
     t = p.add_argument_group("texts")
     t.add_argument(
         "--text",
@@ -88,9 +71,8 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from lahan.recipes.pretrain import run_pretrain
 
-    given = preset_options_from_args(args)
     record = run_pretrain(
-        ModelConfig(source=args.model, **given),
+        config_from_flags(ModelConfig, args),
         train_config_from_args(args),
         config_from_flags(PretrainConfig, args),
         args.out,
