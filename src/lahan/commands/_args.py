@@ -118,6 +118,20 @@ def config_from_flags(cls: type, args: argparse.Namespace, **given: Any) -> Any:
     return cls(**{**config_values(cls, args, skip=tuple(given)), **given})
 
 
+def add_command(
+    subparsers: Any, name: str, *, help: str, description: str, examples: str
+) -> argparse.ArgumentParser:
+    """A subcommand's parser: its one-line help, its description, and its examples (shown
+    as written, line by line, at the end of ``lahan NAME --help``)."""
+    return subparsers.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_flags(parser.add_argument_group("model"), ModelConfig)
     add_label_arguments(parser)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lahan.commands._args import (
+    add_command,
     add_config_flags,
     add_data_arguments,
     add_label_arguments,
@@ -27,7 +28,8 @@ COMPUTES = True
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "bench",
         help="measure models side by side (speed, memory, size, FLOPs, CO2)",
         description="Measure every --model on the same split in one run and report ratios "
@@ -37,8 +39,7 @@ def register(subparsers) -> None:
         "CO2 per 1,000 predictions (CodeCarbon, offline), and the machine. A model is a "
         "folder, DIR@bf16 / DIR@int8 for another precision, DIR@padded to pad every batch to "
         "the model's max length (how paper-style baselines run), or an exported ONNX folder.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
     add_config_flags(p, BenchConfig, names=("models",))
     add_data_arguments(p)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 from lahan.commands._args import (
+    add_command,
     add_config_flags,
     add_data_arguments,
     add_label_arguments,
@@ -227,12 +228,12 @@ def register(subparsers) -> None:
 
 
 def _register(subparsers, method: str) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         method,
         help=HELP[method],
         description=DESCRIPTION[method],
-        epilog=EXAMPLES[method],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES[method],
     )
     add_teacher_argument(p)
     if method == "distill":

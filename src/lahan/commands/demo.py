@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from lahan.commands._args import add_command
 from lahan.config import DemoConfig
 
 EXAMPLES = """\
@@ -18,13 +19,13 @@ COMPUTES = True
 
 def register(subparsers) -> None:
     d = DemoConfig()
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "demo",
         help="run the pipeline offline on a built-in corpus",
         description="Train a tiny BERT teacher from scratch on a built-in Marathi news-topic "
         "corpus (synthetic headlines), evaluate it, and write a report. Offline.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
     p.add_argument("--data", default=d.data, help="data to use instead of the built-in corpus")
     p.add_argument("--out", default=d.out, help=f"output folder (default {d.out})")

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from lahan.commands._args import (
+    add_command,
     add_data_arguments,
     add_label_arguments,
     data_config_from_args,
@@ -25,13 +26,13 @@ COMPUTES = True
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "evaluate",
         help="measure a saved classifier on a split",
         description="Evaluate a saved classifier: accuracy, macro precision/recall/F1, "
         "per-class report, confusion matrix (PNG) and a JSON result.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
     p.add_argument(
         "--model",

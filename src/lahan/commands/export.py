@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lahan.commands._args import (
+    add_command,
     add_config_flags,
     add_data_arguments,
     add_label_arguments,
@@ -28,7 +29,8 @@ COMPUTES = True
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "export",
         help="export a model to ONNX (optionally int8)",
         description="Export a lahan (or Hugging Face) classifier folder to ONNX with "
@@ -36,8 +38,7 @@ def register(subparsers) -> None:
         "and check its logits against torch. The folder holds the graph, tokenizer.json, "
         "lahan-onnx.json (labels, max length, check, dev deltas) and predict.py, which "
         "runs it with onnxruntime and tokenizers alone.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
     p.add_argument("--model", required=True, help="a model folder (or hub id)")
     add_config_flags(p, ExportConfig)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lahan.commands._args import (
+    add_command,
     add_data_arguments,
     add_model_arguments,
     add_resume_arguments,
@@ -29,13 +30,13 @@ COMPUTES = True
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "finetune",
         help="train a classifier and save it",
         description="Train a classifier on the train split, keep the best epoch by dev "
         "macro-F1, and save it as a Hugging Face folder plus lahan.json.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
     add_model_arguments(p)
     add_data_arguments(p)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lahan.commands._args import (
+    add_command,
     add_config_flags,
     add_label_arguments,
     config_from_flags,
@@ -25,7 +26,8 @@ COMPUTES = True
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "predict",
         help="label texts with a model folder or ONNX export",
         description="Read texts, one per line, from a file or stdin (or the text column of "
@@ -34,8 +36,7 @@ def register(subparsers) -> None:
         "streams through in chunks; texts are batched by length inside each chunk. An "
         "empty text gets a row with no label and error 'empty text'; a text longer than "
         "the model's max length is truncated (as in training) and marked truncated: true.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
     p.add_argument("--model", required=True, help="a model folder or an exported ONNX folder")
     p.add_argument(

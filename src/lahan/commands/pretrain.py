@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lahan.commands._args import (
+    add_command,
     add_config_flags,
     add_data_arguments,
     add_resume_arguments,
@@ -37,7 +38,8 @@ COMPUTES = True
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "pretrain",
         help="pretrain an encoder with masked-language modelling",
         description="Masked-language-model pretraining (15% masking, 80/10/10) of a preset "
@@ -47,8 +49,7 @@ def register(subparsers) -> None:
         "slice of the texts gives the MLM loss and perplexity per epoch, and the best epoch "
         "is kept. The output folder is an encoder that finetune and distill take as --model "
         "/ --student.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
     model_flags = ("source", "vocab_size", "dropout", "tokenizer")  # no head: an encoder
     add_config_flags(p.add_argument_group("model"), ModelConfig, names=model_flags)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from lahan.commands._args import add_config_flags, config_from_flags
+from lahan.commands._args import add_command, add_config_flags, config_from_flags
 from lahan.config import ReportConfig
 
 EXAMPLES = """\
@@ -18,15 +18,15 @@ COMPUTES = False
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "report",
         help="write report.md / report.html and plots for a sweep",
         description="Read DIR/results.jsonl and write report.md, a self-contained "
         "report.html and PNGs: the results sorted by throughput, accuracy vs throughput "
         "with the Pareto front, training and inference CO2, sizes, and the recommended "
         "configuration: the fastest within --within points of the baseline on --metric.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
     p.add_argument("folder", metavar="DIR", help="a sweep folder (holds results.jsonl)")
     add_config_flags(p, ReportConfig)

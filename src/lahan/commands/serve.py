@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lahan.commands._args import (
+    add_command,
     add_config_flags,
     add_label_arguments,
     config_from_flags,
@@ -25,15 +26,15 @@ COMPUTES = True
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "serve",
         help="serve a model over HTTP",
         description="Serve a model folder or an exported ONNX folder: POST /predict "
         '{"texts": [...]} -> labels and scores; GET /health; GET /info (how the model was '
         "made, its metrics, the limits). Concurrent requests are micro-batched. Too large "
         "requests get 413, malformed JSON 400, wrong shapes 422, a full queue 503.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
     p.add_argument("--model", required=True, help="a model folder or an exported ONNX folder")
     p.add_argument(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lahan.commands._args import (
+    add_command,
     add_config_flags,
     add_data_arguments,
     add_train_arguments,
@@ -40,7 +41,8 @@ COMPUTES = True
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "sweep",
         help="run an experiment grid (the paper's by default), resumably",
         description="Run every configuration of a grid against one teacher: the paper's "
@@ -51,8 +53,7 @@ def register(subparsers) -> None:
         "leaves it out with `reference = false`). Each row becomes one "
         "line of OUT/results.jsonl, measured side by side with the teacher. Run it again "
         "after a crash: finished rows are kept, the interrupted one is redone.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
     add_config_flags(p, SweepConfig, names=("teacher",))
     add_data_arguments(p)
