@@ -74,6 +74,28 @@ def test_grid_file_toml_and_yaml(tmp_path):
         ('[[rows]]\nid = "a"\nruntime = "onnx"\npadding = "fixed"\n', "for torch rows"),
         ('[[rows]]\nid = "r"\nreference = true\nprune = 0.5\n', "reference row is the TF-IDF"),
         ('[[rows]]\nid = "reference"\nprune = 0.5\n', "names the TF-IDF"),
+        # the parts: each config's own fields and rules, the row named
+        ('[[rows]]\nid = "a"\nprune = {method = "taylor"}\n', "row 'a': prune needs sparsity"),
+        ('[[rows]]\nid = "a"\nprune = {sparsity = 0.5, colour = 1}\n', "prune has unknown keys"),
+        (
+            '[[rows]]\nid = "a"\nprune = {sparsity = 0.5, method = "magic"}\n',
+            "row 'a': prune.method must be one of hard, soft, taylor",
+        ),
+        (
+            '[[rows]]\nid = "a"\nprune = {sparsity = 0.5, method = "taylor", score_lr = 0.5}\n',
+            "row 'a': prune.score_lr is used only by method hard or soft",
+        ),
+        ('[[rows]]\nid = "a"\nprune = {sparsity = 1.0}\n', "prune.sparsity must be in"),
+        ('[[rows]]\nid = "a"\nprune = "half"\n', "a sparsity in \\(0, 1\\) or a table"),
+        ('[[rows]]\nid = "a"\ndistill = {alpha = 2.0}\n', "row 'a': distill.alpha must be"),
+        ('[[rows]]\nid = "a"\nprune = 0.5\ntrain = {epochs = 0}\n', "train.epochs must be"),
+        ('[[rows]]\nid = "a"\ntrain = {epochs = 2}\n', "train options are for a row that"),
+        ('[[rows]]\nid = "a"\ntrim = {keep_top_n = -1}\n', "trim.keep_top_n must be"),
+        (
+            '[[rows]]\nid = "a"\nprune = 0.5\n[[rows]]\nid = "b"\nderive_from = "a"\n'
+            "prune = 0.25\n",
+            "a derived row reuses",
+        ),
     ],
 )
 def test_bad_grid_files(tmp_path, text, message):
@@ -88,3 +110,117 @@ def test_unknown_grid_name():
         load_grid("papr", cuda=False)
     with pytest.raises(LahanError, match="a student needs"):
         Row("x", student="layers:2")
+
+
+def test_a_row_is_a_partial_compress_config():
+    """A grid row says what `compress` can: its parts become the run's configs, over the
+    sweep's training options and granularity."""
+    from lahan.config import DataConfig, TrainConfig
+
+    row = Row(
+        "p50-taylor-kd",
+        prune={"sparsity": 0.5, "method": "taylor", "allocation": "uniform"},
+        distill={"temperature": 4.0},
+        student=None,
+        train={"epochs": 7, "group_by_length": True},
+        trim={"keep_top_n": 100},
+    )
+    sweep_train = TrainConfig(epochs=5, lr=3e-4, patience=0)
+    cfg = row.compress_config(
+        teacher="t",
+        data=DataConfig(source="x.csv"),
+        out="o",
+        train=sweep_train,
+        granularity="heads",
+        cache_dir="c",
+    )
+    assert (cfg.prune.sparsity, cfg.prune.method, cfg.prune.allocation) == (
+        0.5,
+        "taylor",
+        "uniform",
+    )
+    assert cfg.prune.granularity == "heads"  # the sweep's, the row did not say
+    assert (cfg.distill.temperature, cfg.distill.alpha, cfg.distill.cache_dir) == (4.0, 0.1, "c")
+    assert (cfg.train.epochs, cfg.train.group_by_length) == (7, True)  # the row's
+    assert (cfg.train.lr, cfg.train.patience) == (3e-4, 0)  # the sweep's
+    assert cfg.trim.enabled and cfg.trim.keep_top_n == 100
+    assert row.makes and row.trains
+    # the short forms are the old rows: a sparsity, distill = true
+    short = Row("p", prune=0.5, distill=True).compress_config(
+        teacher="t",
+        data=DataConfig(source="x.csv"),
+        out="o",
+        train=sweep_train,
+        granularity="hybrid",
+        cache_dir="c",
+    )
+    assert (short.prune.sparsity, short.prune.granularity, short.prune.method) == (
+        0.5,
+        "hybrid",
+        "hard",
+    )
+    trim_only = Row("t", trim=True)
+    assert trim_only.makes and not trim_only.trains
+    assert not Row("baseline").makes and not Row("d", derive_from="p", precision="int8").makes
+
+
+def test_a_mix_compress_refuses_is_refused_for_the_row():
+    """Rules across parts are CompressConfig's: the row names itself in the same words."""
+    from lahan.config import DataConfig, TrainConfig
+
+    row = Row("a", prune=0.5, distill={"attention_weight": 1.0})
+    with pytest.raises(LahanError, match="row 'a': .*attention_weight cannot be combined"):
+        row.compress_config(
+            teacher="t",
+            data=DataConfig(source="x.csv"),
+            out="o",
+            train=TrainConfig(),
+            granularity="heads",
+            cache_dir="c",
+        )
+
+
+def test_the_grid_in_sweep_help_reads(tmp_path):
+    """The example grid `lahan sweep --help` shows is a grid lahan accepts."""
+    from lahan.commands.sweep import EXAMPLES
+
+    text = EXAMPLES.split("a grid file (TOML; YAML has the same keys):\n", 1)[1]
+    path = tmp_path / "g.toml"
+    path.write_text("\n".join(line[2:] for line in text.splitlines()))
+    rows = {r.id: r for r in load_grid(str(path), cuda=False).rows}
+    assert rows["p50-taylor-kd"].parts()["prune"].method == "taylor"
+    assert rows["p50-kd-int8"].derive_from == "p50-kd"
+
+
+def test_old_rows_keep_their_fingerprint():
+    """Rows written before train/trim/padding/reference existed resume: the options at
+    their defaults are not part of the fingerprint material."""
+    import json
+
+    from lahan.recipes.sweep import ROW_DEFAULTS_BEFORE
+
+    row = Row("p", prune=0.5, distill=True).to_dict()
+    kept = {k: v for k, v in row.items() if (k, v) not in ROW_DEFAULTS_BEFORE}
+    assert set(kept) == {
+        "id",
+        "prune",
+        "distill",
+        "student",
+        "precision",
+        "runtime",
+        "derive_from",
+        "skip",
+    }
+    assert json.dumps(kept, sort_keys=True) == json.dumps(
+        {
+            "id": "p",
+            "prune": 0.5,
+            "distill": True,
+            "student": None,
+            "precision": "fp32",
+            "runtime": "torch",
+            "derive_from": None,
+            "skip": None,
+        },
+        sort_keys=True,
+    )

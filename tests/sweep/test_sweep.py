@@ -205,3 +205,24 @@ def test_the_sweep_command_sums_up_and_reports(trained_tiny, demo_csv, tmp_path,
     assert "lahan: error: " in captured.err and "no row finished yet" in captured.err
     rows = read_results(out)
     assert [r.status for r in rows.values()] == ["skipped", "skipped"]
+
+
+def test_a_refused_row_stops_the_sweep_before_the_first_row(trained_tiny, demo_csv, tmp_path):
+    """Every row's compress run is built at the start: a mix `compress` refuses in the last
+    row fails before hours of the rows above it, and nothing is written."""
+    from lahan.errors import LahanError
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        'reference = false\n[[rows]]\nid = "p"\nprune = 0.5\n'
+        '[[rows]]\nid = "bad"\nprune = 0.5\ndistill = {attention_weight = 1.0}\n'
+    )
+    config = SweepConfig(
+        teacher=str(trained_tiny[0]),
+        data=DataConfig(source=str(demo_csv), seed=0),
+        out=str(tmp_path / "sweep"),
+        grid=str(grid),
+    )
+    with pytest.raises(LahanError, match="row 'bad': .*cannot be combined with --prune"):
+        run_sweep(config, progress=False)
+    assert not (tmp_path / "sweep" / RESULTS_FILE).exists()

@@ -29,6 +29,12 @@ a grid file (TOML; YAML has the same keys):
   prune = 0.5
   distill = true
   [[rows]]
+  id = "p50-taylor-kd"        # prune and distill take the fields of `lahan compress`
+  prune = {sparsity = 0.5, method = "taylor", allocation = "uniform"}
+  distill = {temperature = 4.0, alpha = 0.5}
+  train = {epochs = 8, lr = 1e-4, group_by_length = true}
+  trim = {keep_top_n = 20000}  # vocabulary trimming; trim = true keeps the train texts'
+  [[rows]]
   id = "p50-kd-int8"
   derive_from = "p50-kd"
   precision = "int8"          # fp32 | bf16 | fp16 | int8; runtime = "onnx" for ONNX

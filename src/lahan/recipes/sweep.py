@@ -21,14 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from lahan.checkpoint import checkpoint_folder, has_checkpoint
-from lahan.config import (
-    BenchConfig,
-    CompressConfig,
-    DistillConfig,
-    PruneConfig,
-    SweepConfig,
-    fingerprint_precision,
-)
+from lahan.config import BenchConfig, CompressConfig, SweepConfig, fingerprint_precision
 from lahan.errors import LahanError
 from lahan.io import atomic_write_text
 from lahan.measure.energy import track_energy
@@ -41,6 +34,14 @@ from lahan.sweep.results import append_result, read_results
 log = logging.getLogger(__name__)
 
 FAILURES_DIR = "failures"  # OUT/failures/<row>.txt: the traceback of a failed row
+# Row options added after results were first written, at their defaults: left out of a
+# row's fingerprint, so a sweep from before them resumes
+ROW_DEFAULTS_BEFORE = (
+    ("padding", "dynamic"),
+    ("reference", False),
+    ("train", None),
+    ("trim", False),
+)
 
 
 def _model_dir(cfg: SweepConfig, row_id: str, rows: dict[str, Row]) -> str:
@@ -48,24 +49,28 @@ def _model_dir(cfg: SweepConfig, row_id: str, rows: dict[str, Row]) -> str:
     row = rows[row_id]
     if row.derive_from:
         return _model_dir(cfg, row.derive_from, rows)
-    if not row.trains and not row.reference:
+    if not row.makes and not row.reference:
         return cfg.teacher
     return str(Path(cfg.out) / "models" / row.id)
 
 
-def _train(cfg: SweepConfig, row: Row) -> dict:
+def _compress_config(cfg: SweepConfig, row: Row) -> CompressConfig:
+    """The `lahan compress` run of a row that makes its model (rows share one cache)."""
     out = Path(cfg.out) / "models" / row.id
-    compress = CompressConfig(
+    return row.compress_config(
         teacher=cfg.teacher,
         data=cfg.data,
         out=str(out),
         train=cfg.train,
-        prune=PruneConfig(sparsity=row.prune, granularity=cfg.granularity) if row.prune else None,
-        distill=DistillConfig(cache_dir=str(Path(cfg.out) / "cache")) if row.distill else None,
-        student=row.student,
+        granularity=cfg.granularity,
+        cache_dir=str(Path(cfg.out) / "cache"),
         # a row killed while training continues from its checkpoint
         resume=has_checkpoint(checkpoint_folder(out)),
     )
+
+
+def _train(cfg: SweepConfig, row: Row) -> dict:
+    compress = _compress_config(cfg, row)
     with track_energy(cfg.country) as energy:
         record = run_compress(compress, made_by="sweep")
     return {
@@ -126,13 +131,8 @@ def fingerprint(cfg: SweepConfig, row: Row) -> str:
     """What a row's result depends on: its settings, the training and the inputs."""
     material = json.dumps(
         {
-            # rows written before the padding and reference options existed keep their
-            # fingerprint
-            "row": {
-                k: v
-                for k, v in row.to_dict().items()
-                if (k, v) not in (("padding", "dynamic"), ("reference", False))
-            },
+            # rows written before an option existed keep their fingerprint
+            "row": {k: v for k, v in row.to_dict().items() if (k, v) not in ROW_DEFAULTS_BEFORE},
             "teacher": str(Path(cfg.teacher).resolve()),
             "data": asdict(cfg.data),
             # how often checkpoints are written does not change a row's result
@@ -162,7 +162,7 @@ def run_row(
         return result(status="skipped", reason=f"row '{source}' did not finish")
     started = time.perf_counter()
     train = {"train_seconds": 0.0, "train_kwh": 0.0, "train_kg_co2": 0.0}
-    if row.trains:
+    if row.makes:
         train = _train(cfg, row)
     elif row.reference:
         train = _train_reference(cfg, row)
@@ -257,6 +257,11 @@ def run_sweep(cfg: SweepConfig, progress: bool = True) -> dict[str, SweepRow]:
     out.mkdir(parents=True, exist_ok=True)
     grid = load_grid(cfg.grid, cuda=torch.cuda.is_available())
     rows = {r.id: r for r in grid.rows}
+    # every row's compress run built now: a mix `compress` refuses fails here, not after
+    # hours of the rows before it
+    for row in grid.rows:
+        if row.makes:
+            _compress_config(cfg, row)
     # Failed rows are tried again; finished and skipped ones are kept.
     done = {k: r for k, r in read_results(out, repair=True).items() if r.status != "failed"}
     for row_id, result in done.items():

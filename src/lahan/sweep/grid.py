@@ -12,24 +12,71 @@ measured like the others, so the report shows when a cheap model is enough.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
+from lahan.config import (
+    INFERENCE_PRECISIONS,
+    CompressConfig,
+    ConfigError,
+    DataConfig,
+    DistillConfig,
+    PruneConfig,
+    TrainConfig,
+    TrimConfig,
+)
 from lahan.errors import LahanError, OptionError
 
 LEVELS = (0.25, 0.5, 0.75)
-PRECISIONS = ("fp16", "bf16")
+MIXED_PRECISIONS = ("fp16", "bf16")  # the paper grid's mixed-precision rows
 RUNTIMES = ("torch", "onnx")
 BEST_ROWS = 3  # int8 / ONNX variants of this many best rows
 REFERENCE_ROW = "reference"  # the TF-IDF + linear SVM every grid is measured against
+# a row's parts: partial configs of `lahan compress`, each read with its config's own checks
+ROW_PARTS = {
+    "prune": PruneConfig,
+    "distill": DistillConfig,
+    "train": TrainConfig,
+    "trim": TrimConfig,
+}
+
+
+def _part(row_id: str, part: str, values: dict, required: tuple[str, ...] = ()) -> Any:
+    """``values`` as the config of ``part`` (PruneConfig for "prune", ...), refusing keys
+    it does not have and values its own checks refuse, with the row named."""
+    cls = ROW_PARTS[part]
+    names = [f.name for f in fields(cls)]
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise LahanError(
+            f"row '{row_id}': {part} has unknown keys {unknown}; it takes {', '.join(names)}"
+        )
+    missing = [k for k in required if k not in values]
+    if missing:
+        raise LahanError(f"row '{row_id}': {part} needs {', '.join(missing)}")
+    try:
+        return cls(**values)
+    except ConfigError as err:
+        raise LahanError(f"row '{row_id}': {part}.{err.field} {err.problem}") from err
+    except (TypeError, ValueError) as err:
+        raise LahanError(f"row '{row_id}': {part}: {err}") from err
 
 
 @dataclass
 class Row:
+    """One configuration. ``prune``, ``distill``, ``train`` and ``trim`` are partial
+    `lahan compress` configs: ``prune = 0.5`` or a table of PruneConfig's fields
+    (``{sparsity = 0.5, method = "taylor"}``), ``distill = true`` or DistillConfig's
+    fields, ``train`` TrainConfig's fields over the sweep's own, ``trim = true`` or
+    TrimConfig's fields. Whatever `compress` can say, a row can."""
+
     id: str
-    prune: float | None = None
-    distill: bool = False
+    prune: float | dict | None = None
+    distill: bool | dict = False
     student: str | None = None
+    train: dict | None = None  # TrainConfig fields over the sweep's training options
+    trim: bool | dict = False  # vocabulary trimming (TrimConfig fields; on when given)
     precision: str = "fp32"  # fp32 | fp16 | bf16 | int8
     runtime: str = "torch"  # torch | onnx
     padding: str = "dynamic"  # dynamic | fixed (every batch padded to the max length)
@@ -39,10 +86,24 @@ class Row:
     reference: bool = False
 
     def __post_init__(self) -> None:
-        if self.prune is not None and not 0 < self.prune < 1:
-            raise LahanError(f"row '{self.id}': prune must be in (0, 1), got {self.prune}")
-        if self.precision not in ("fp32", "fp16", "bf16", "int8"):
-            raise LahanError(f"row '{self.id}': unknown precision '{self.precision}'")
+        if isinstance(self.prune, (int, float)) and not isinstance(self.prune, bool):
+            if not 0 < self.prune < 1:
+                raise LahanError(f"row '{self.id}': prune must be in (0, 1), got {self.prune}")
+        elif self.prune is not None and not isinstance(self.prune, dict):
+            raise LahanError(
+                f"row '{self.id}': prune is a sparsity in (0, 1) or a table of PruneConfig "
+                f"fields, got {self.prune!r}"
+            )
+        for name in ("distill", "trim"):
+            if not isinstance(getattr(self, name), (bool, dict)):
+                raise LahanError(f"row '{self.id}': {name} is true/false or a table of fields")
+        if self.train is not None and not isinstance(self.train, dict):
+            raise LahanError(f"row '{self.id}': train is a table of TrainConfig fields")
+        if self.precision not in INFERENCE_PRECISIONS:
+            raise LahanError(
+                f"row '{self.id}': precision must be one of {', '.join(INFERENCE_PRECISIONS)}, "
+                f"got '{self.precision}'"
+            )
         if self.runtime not in RUNTIMES:
             raise LahanError(f"row '{self.id}': runtime must be torch or onnx")
         if self.runtime == "onnx" and self.precision not in ("fp32", "int8"):
@@ -53,16 +114,94 @@ class Row:
             raise LahanError(f"row '{self.id}': fixed padding is for torch rows")
         if self.student and not self.distill:
             raise LahanError(f"row '{self.id}': a student needs distill = true")
-        plain = (self.prune, self.distill, self.derive_from, self.precision, self.runtime)
-        if self.reference and plain != (None, False, None, "fp32", "torch"):
+        made = self.prune is not None or self.distill or self.trim or self.train is not None
+        if self.derive_from and made:
+            raise LahanError(
+                f"row '{self.id}': a derived row reuses '{self.derive_from}''s model as it is; "
+                "give it no prune, distill, train or trim (make a row of its own instead)"
+            )
+        if self.train is not None and self.prune is None and not self.distill:
+            raise LahanError(
+                f"row '{self.id}': train options are for a row that trains: give it prune "
+                "or distill too"
+            )
+        plain = (self.derive_from, self.precision, self.runtime)
+        if self.reference and (made or plain != (None, "fp32", "torch")):
             raise LahanError(
                 f"row '{self.id}': a reference row is the TF-IDF + linear SVM as it is; "
-                "give it no prune, distill, derive_from, precision or runtime"
+                "give it no prune, distill, train, trim, derive_from, precision or runtime"
             )
+        self.parts()  # every part checked now, not hours into the sweep
+
+    def parts(self, granularity: str | None = None) -> dict[str, Any]:
+        """The row's configs: ``prune`` (PruneConfig or None), ``distill`` (DistillConfig
+        or None), ``trim`` (TrimConfig) and ``train`` (the TrainConfig fields it sets).
+        ``granularity``: the sweep's, for prune tables that do not say theirs."""
+        prune = None
+        if self.prune is not None:
+            values = self.prune if isinstance(self.prune, dict) else {"sparsity": self.prune}
+            if granularity is not None:
+                values = {"granularity": granularity, **values}
+            prune = _part(self.id, "prune", values, required=("sparsity",))
+            if not 0 < prune.sparsity < 1:
+                raise LahanError(
+                    f"row '{self.id}': prune.sparsity must be in (0, 1), got {prune.sparsity}"
+                )
+        distill = None
+        if self.distill:
+            distill = _part(
+                self.id, "distill", self.distill if isinstance(self.distill, dict) else {}
+            )
+        trim = TrimConfig()
+        if self.trim:
+            values = self.trim if isinstance(self.trim, dict) else {}
+            trim = _part(self.id, "trim", {"enabled": True, **values})
+        train = dict(self.train or {})
+        _part(self.id, "train", train)  # its values checked alone; merged in compress_config
+        return {"prune": prune, "distill": distill, "trim": trim, "train": train}
+
+    def compress_config(
+        self,
+        *,
+        teacher: str,
+        data: DataConfig,
+        out: str,
+        train: TrainConfig,
+        granularity: str,
+        cache_dir: str,
+        resume: bool = False,
+    ) -> CompressConfig:
+        """The `lahan compress` run that makes this row's model."""
+        parts = self.parts(granularity)
+        distill = parts["distill"]
+        if distill is not None and distill.cache_dir is None:
+            distill = DistillConfig(**{**asdict(distill), "cache_dir": cache_dir})
+        try:
+            return CompressConfig(
+                teacher=teacher,
+                data=data,
+                out=out,
+                train=TrainConfig(**{**asdict(train), **parts["train"]}),
+                prune=parts["prune"],
+                distill=distill,
+                student=self.student,
+                trim=parts["trim"],
+                resume=resume,
+            )
+        except ConfigError as err:
+            raise LahanError(f"row '{self.id}': {err.owner}.{err.field} {err.problem}") from err
+        except LahanError as err:
+            raise LahanError(f"row '{self.id}': {err}") from err
+
+    @property
+    def makes(self) -> bool:
+        """It makes a model of its own with `lahan compress` (trains or trims)."""
+        made = self.prune is not None or self.distill or self.trim
+        return self.derive_from is None and not self.reference and bool(made)
 
     @property
     def trains(self) -> bool:
-        return self.derive_from is None and (self.prune is not None or self.distill)
+        return self.makes and (self.prune is not None or bool(self.distill))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -105,7 +244,7 @@ def paper_grid(cuda: bool, student: str = "layers:half") -> Grid:
     rows += [Row(f"prune{int(p * 100)}+kd", prune=p, distill=True) for p in LEVELS]
     trained = ["baseline", *(f"prune{int(p * 100)}" for p in LEVELS), "kd"]
     trained += [f"prune{int(p * 100)}+kd" for p in LEVELS]
-    for precision in PRECISIONS:
+    for precision in MIXED_PRECISIONS:
         skip = None if cuda or precision == "bf16" else "fp16 needs a CUDA GPU; none here"
         for base in trained:
             rows.append(
