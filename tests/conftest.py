@@ -39,15 +39,19 @@ def demo_csv(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def trained_tiny(tmp_path_factory, demo_csv) -> tuple[Path, ModelRecord]:
     """A tiny BERT trained for a few epochs on the demo corpus and saved by lahan."""
-    from lahan.config import DataConfig, ModelConfig, TrainConfig
+    from lahan.config import DataConfig, FinetuneConfig, ModelConfig, TrainConfig
     from lahan.recipes.finetune import run_finetune
 
     out = tmp_path_factory.mktemp("models") / "tiny"
     record = run_finetune(
-        DataConfig(source=str(demo_csv), seed=0),
-        ModelConfig(source="preset:tiny", vocab_size=1000),
-        TrainConfig(epochs=4, batch_size=16, max_length=48, lr=1e-3, progress=False, seed=0),
-        out,
+        FinetuneConfig(
+            model=ModelConfig(source="preset:tiny", vocab_size=1000),
+            data=DataConfig(source=str(demo_csv), seed=0),
+            out=str(out),
+            train=TrainConfig(
+                epochs=4, batch_size=16, max_length=48, lr=1e-3, progress=False, seed=0
+            ),
+        )
     )
     return out, record
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lahan.config import DataConfig
+from lahan.config import DataConfig, EvaluateConfig
 from lahan.errors import LahanError
 from lahan.evaluate import compute_metrics, full_report, metrics_by_group, predict_logits
 from lahan.models import load_model
@@ -48,7 +48,12 @@ def test_predict_keeps_input_order(trained_tiny):
 
 def test_run_evaluate_writes_json_and_png(trained_tiny, demo_csv, tmp_path):
     report = run_evaluate(
-        trained_tiny[0], DataConfig(source=str(demo_csv), seed=0), "test", out=tmp_path / "ev"
+        EvaluateConfig(
+            str(trained_tiny[0]),
+            DataConfig(source=str(demo_csv), seed=0),
+            "test",
+            str(tmp_path / "ev"),
+        )
     )
     assert (tmp_path / "ev" / "metrics_test.json").exists()
     assert (tmp_path / "ev" / "confusion_test.png").read_bytes()[:4] == b"\x89PNG"
@@ -61,7 +66,11 @@ def test_evaluate_label_mismatch_is_clear(trained_tiny, tmp_path):
 
     other = write_csv(tmp_path / "o.csv", [(f"मजकूर {i}", "X" if i % 2 else "Y") for i in range(40)])
     with pytest.raises(LahanError, match="do not match"):
-        run_evaluate(trained_tiny[0], DataConfig(source=str(other)), "dev", out=tmp_path / "e")
+        run_evaluate(
+            EvaluateConfig(
+                str(trained_tiny[0]), DataConfig(source=str(other)), out=str(tmp_path / "e")
+            )
+        )
 
 
 def test_pad_to_max_length_pads_every_batch_and_keeps_the_predictions(trained_tiny):
@@ -94,16 +103,22 @@ def test_macro_f1_matches_scikit_learn_when_labels_are_absent():
 
 def test_split_all_scores_every_row_and_onnx_folders_evaluate(trained_tiny, demo_csv, tmp_path):
     """A whole file is scored as given; an exported ONNX folder evaluates like the model."""
-    from lahan.config import DataConfig, ExportConfig
+    from lahan.config import DataConfig, EvaluateConfig, ExportConfig
     from lahan.deploy.export import export_onnx
     from lahan.recipes.evaluate import run_evaluate
 
     data = DataConfig(source=str(demo_csv), seed=0)
     rows_in_file = len(demo_csv.read_text(encoding="utf-8").strip().splitlines()) - 1
-    whole = run_evaluate(trained_tiny[0], data, split="all", out=tmp_path / "e1")
+    whole = run_evaluate(
+        EvaluateConfig(str(trained_tiny[0]), data, split="all", out=str(tmp_path / "e1"))
+    )
     assert whole["n"] == rows_in_file and whole["split"] == "all"
-    dev = run_evaluate(trained_tiny[0], data, split="dev", out=tmp_path / "e2")
+    dev = run_evaluate(
+        EvaluateConfig(str(trained_tiny[0]), data, split="dev", out=str(tmp_path / "e2"))
+    )
     export_onnx(trained_tiny[0], tmp_path / "onnx", ExportConfig())
-    onnx = run_evaluate(tmp_path / "onnx", data, split="dev", out=tmp_path / "e3")
+    onnx = run_evaluate(
+        EvaluateConfig(str(tmp_path / "onnx"), data, split="dev", out=str(tmp_path / "e3"))
+    )
     assert onnx["n"] == dev["n"] and onnx["labels"] == dev["labels"]
     assert abs(onnx["accuracy"] - dev["accuracy"]) <= 1 / dev["n"]  # fp32 graph: same answers

@@ -22,6 +22,7 @@ from lahan.config import (
     ConfigError,
     DataConfig,
     DistillConfig,
+    EvaluateConfig,
     ExportConfig,
     ModelConfig,
     PredictConfig,
@@ -58,6 +59,7 @@ FLAGGED = {
     SweepConfig: ("sweep",),
     ReportConfig: ("report",),
     ExportConfig: ("export",),
+    EvaluateConfig: ("evaluate",),
     PredictConfig: ("predict",),
     ServeConfig: ("serve",),
 }

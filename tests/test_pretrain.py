@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_file
 
 from lahan.cli import main
-from lahan.config import DataConfig, ModelConfig, PretrainConfig, TrainConfig
+from lahan.config import DataConfig, FinetuneConfig, ModelConfig, PretrainConfig, TrainConfig
 from lahan.data import load_dataset
 from lahan.errors import LahanError
 from lahan.pretrain import MaskingCollator, pack, read_corpus
@@ -72,10 +72,12 @@ def test_the_encoder_loads_into_finetune_with_a_new_head(pretrained, demo_csv, t
     from lahan.recipes.finetune import run_finetune
 
     record = run_finetune(
-        DataConfig(source=str(demo_csv), seed=0),
-        ModelConfig(source=str(pretrained[0])),
-        TrainConfig(epochs=1, batch_size=16, max_length=32, progress=False),
-        tmp_path / "clf",
+        FinetuneConfig(
+            model=ModelConfig(source=str(pretrained[0])),
+            data=DataConfig(source=str(demo_csv), seed=0),
+            out=str(tmp_path / "clf"),
+            train=TrainConfig(epochs=1, batch_size=16, max_length=32, progress=False),
+        )
     )
     enc = load_file(str(pretrained[0] / "model.safetensors"))
     clf = load_file(str(tmp_path / "clf" / "model.safetensors"))

@@ -119,16 +119,18 @@ def test_a_killed_run_resumes_to_the_same_model(kind, kill_after, trained_tiny, 
 
 
 def test_resume_without_a_checkpoint_is_a_clear_error(trained_tiny, demo_csv, tmp_path):
-    from lahan.config import DataConfig, ModelConfig, TrainConfig
+    from lahan.config import DataConfig, FinetuneConfig, ModelConfig, TrainConfig
     from lahan.recipes.finetune import run_finetune
 
     with pytest.raises(LahanError, match="no checkpoint at"):
         run_finetune(
-            DataConfig(source=str(demo_csv), seed=0),
-            ModelConfig(source=str(trained_tiny[0])),
-            TrainConfig(epochs=1, batch_size=16, max_length=48, progress=False),
-            tmp_path / "m",
-            resume=True,
+            FinetuneConfig(
+                model=ModelConfig(source=str(trained_tiny[0])),
+                data=DataConfig(source=str(demo_csv), seed=0),
+                out=str(tmp_path / "m"),
+                train=TrainConfig(epochs=1, batch_size=16, max_length=48, progress=False),
+                resume=True,
+            )
         )
 
 

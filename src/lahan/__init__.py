@@ -6,9 +6,10 @@ The Python API is the same jobs as the command line, with the same options and d
     import lahan
 
     data = lahan.DataConfig(source="news.csv")
-    lahan.run_finetune(data, lahan.ModelConfig("preset:small"), lahan.TrainConfig(), "runs/t")
+    lahan.run_finetune(lahan.FinetuneConfig(lahan.ModelConfig("preset:small"), data, "runs/t"))
     lahan.run_compress(lahan.CompressConfig(teacher="runs/t", data=data, out="runs/p25",
                                             prune=lahan.PruneConfig(sparsity=0.25)))
+    report = lahan.run_evaluate(lahan.EvaluateConfig("runs/p25", data, split="test"))
 
 Names are imported when first used: ``import lahan`` itself loads neither PyTorch nor
 transformers.
@@ -42,7 +43,9 @@ _API = {
             "CompressConfig",
             "DataConfig",
             "DistillConfig",
+            "EvaluateConfig",
             "ExportConfig",
+            "FinetuneConfig",
             "ModelConfig",
             "PretrainConfig",
             "PruneConfig",

@@ -819,6 +819,69 @@ class CompressConfig:
         return " + ".join(parts)
 
 
+# --------------------------------------------------------------------------- finetune, evaluate
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """`lahan finetune`: train a classifier (a checkpoint or a preset) on the train split,
+    keep the best epoch by dev macro-F1, save it to ``out``."""
+
+    model: ModelConfig
+    data: DataConfig
+    out: str
+    train: TrainConfig = field(default_factory=TrainConfig)
+    resume: bool = False  # continue a killed run from OUT.checkpoint
+
+
+EVALUATE_SPLITS = ("train", "dev", "test", "all")  # all: every row of the source, unsplit
+
+
+@dataclass
+class EvaluateConfig:
+    """`lahan evaluate`: score a saved classifier (lahan, Hugging Face, ONNX or the TF-IDF
+    reference folder) on one split; JSON + PNG written to ``out``."""
+
+    model: str = flag(
+        help="a model folder saved by lahan (or any HF folder), or an ONNX folder from export",
+        required=True,
+    )
+    data: DataConfig = internal()  # DataConfig's own flags
+    split: str = flag(
+        "dev",
+        "which split to evaluate; all: every row of the source as given, unsplit (e.g. a "
+        "whole test file)",
+        choices=EVALUATE_SPLITS,
+    )
+    out: str | None = flag(None, "folder for the JSON and PNG", default_text="MODEL/eval")
+    batch_size: int = flag(TrainConfig.eval_batch_size, "texts per forward pass")
+    # None: the max length the model was trained with (an ONNX graph's is fixed at export)
+    max_length: int | None = internal(None)
+    relabel: bool = flag(False, "map labels by name")
+    # names for a placeholder-labelled model's outputs (--labels / --label-map)
+    labels: tuple | None = internal(None)
+
+    def __post_init__(self) -> None:
+        _check(
+            self,
+            [
+                (self.split in EVALUATE_SPLITS, "split", _one_of(self.split, EVALUATE_SPLITS)),
+                (self.batch_size >= 1, "batch_size", f"must be >= 1, got {self.batch_size}"),
+                (
+                    self.max_length is None or 8 <= self.max_length <= 8192,
+                    "max_length",
+                    f"must be in [8, 8192], got {self.max_length}",
+                ),
+            ],
+        )
+        if self.out is not None and Path(self.out).exists() and not Path(self.out).is_dir():
+            raise ConfigError("EvaluateConfig", "out", f"'{self.out}' is a file: pass a folder")
+
+    @property
+    def out_dir(self) -> Path:
+        return Path(self.out) if self.out else Path(self.model) / "eval"
+
+
 # --------------------------------------------------------------------------- the demo
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lahan.cli import main
-from lahan.config import CompressConfig, DataConfig, DistillConfig, TrainConfig
+from lahan.config import CompressConfig, DataConfig, DistillConfig, EvaluateConfig, TrainConfig
 from lahan.distill import Distiller, make_student, teacher_outputs
 from lahan.errors import LahanError
 from lahan.models import load_model
@@ -63,7 +63,9 @@ def test_prune_plus_kd_end_to_end(trained_tiny, demo_csv, tmp_path, capsys):
     assert result["speedup_vs_teacher"] > 0 and result["train_seconds"] > 0
     assert result["dev_accuracy"] == record["metrics"]["dev"]["accuracy"]
     # The folder reloads exactly: evaluate scores what the run recorded.
-    report = run_evaluate(out, DataConfig(source=str(demo_csv), seed=0), "dev", out=tmp_path / "e")
+    report = run_evaluate(
+        EvaluateConfig(str(out), DataConfig(source=str(demo_csv), seed=0), out=str(tmp_path / "e"))
+    )
     assert report["accuracy"] == result["dev_accuracy"]
     # A second configuration on the same teacher and data reuses the teacher's outputs.
     assert main([*args, "--prune", "0.25", "--out", str(tmp_path / "p25kd")]) == 0
@@ -139,16 +141,18 @@ def test_bad_combinations_are_one_clear_line(
 
 
 def test_student_with_another_tokenizer_is_refused(trained_tiny, demo_csv, tmp_path, capsys):
-    from lahan.config import ModelConfig
+    from lahan.config import FinetuneConfig, ModelConfig
     from lahan.recipes.finetune import run_finetune
 
     teacher, _ = trained_tiny
     other = tmp_path / "other"
     run_finetune(
-        DataConfig(source=str(demo_csv), seed=0),
-        ModelConfig(source="preset:tiny", vocab_size=500),  # its own, smaller vocabulary
-        TrainConfig(epochs=1, batch_size=32, max_length=48, progress=False, max_steps=1),
-        other,
+        FinetuneConfig(
+            model=ModelConfig(source="preset:tiny", vocab_size=500),  # its own, smaller vocabulary
+            data=DataConfig(source=str(demo_csv), seed=0),
+            out=str(other),
+            train=TrainConfig(epochs=1, batch_size=32, max_length=48, progress=False, max_steps=1),
+        )
     )
     rc = main(
         [

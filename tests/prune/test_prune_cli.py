@@ -3,7 +3,7 @@
 import json
 
 from lahan.cli import main
-from lahan.config import DataConfig
+from lahan.config import DataConfig, EvaluateConfig
 from lahan.models import load_model
 from lahan.recipes.evaluate import run_evaluate
 
@@ -56,7 +56,9 @@ def test_prune_writes_a_smaller_model_that_reloads(trained_tiny, demo_csv, tmp_p
     assert model.config.layer_heads == [
         len(layer["kept_heads"]) for layer in record["structure"]["layers"]
     ]
-    report = run_evaluate(out, DataConfig(source=str(demo_csv), seed=0), "dev", out=tmp_path / "ev")
+    report = run_evaluate(
+        EvaluateConfig(str(out), DataConfig(source=str(demo_csv), seed=0), out=str(tmp_path / "ev"))
+    )
     assert report["accuracy"] == record["metrics"]["dev"]["accuracy"]
 
 

@@ -7,12 +7,14 @@ import json
 
 from lahan.commands._args import (
     add_command,
+    add_config_flags,
     add_data_arguments,
     add_label_arguments,
+    config_from_flags,
     data_config_from_args,
     label_names_from_args,
 )
-from lahan.config import TrainConfig
+from lahan.config import EvaluateConfig
 
 EXAMPLES = """\
 examples:
@@ -34,27 +36,9 @@ def register(subparsers) -> None:
         "per-class report, confusion matrix (PNG) and a JSON result.",
         examples=EXAMPLES,
     )
-    p.add_argument(
-        "--model",
-        required=True,
-        help="a model folder saved by lahan (or any HF folder), or an ONNX folder from export",
-    )
+    add_config_flags(p, EvaluateConfig, names=("model",))
     add_data_arguments(p)
-    p.add_argument(
-        "--split",
-        default="dev",
-        choices=["train", "dev", "test", "all"],
-        help="which split to evaluate (default dev); all: every row of the source as given, "
-        "unsplit (e.g. a whole test file)",
-    )
-    p.add_argument("--out", default=None, help="folder for the JSON and PNG (default MODEL/eval)")
-    p.add_argument(
-        "--batch-size",
-        type=int,
-        default=TrainConfig.eval_batch_size,
-        help=f"default {TrainConfig.eval_batch_size}",
-    )
-    p.add_argument("--relabel", action="store_true", help="map labels by name")
+    add_config_flags(p, EvaluateConfig, skip=("model",))
     add_label_arguments(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
@@ -64,19 +48,14 @@ def run(args: argparse.Namespace) -> int:
     from lahan.evaluate import format_metrics_table
     from lahan.recipes.evaluate import run_evaluate
 
-    report = run_evaluate(
-        args.model,
-        data_config_from_args(args),
-        args.split,
-        args.out,
-        batch_size=args.batch_size,
-        relabel=args.relabel,
-        labels=label_names_from_args(args),
+    config = config_from_flags(
+        EvaluateConfig, args, data=data_config_from_args(args), labels=label_names_from_args(args)
     )
+    report = run_evaluate(config)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0
-    print(format_metrics_table([(args.split, report)]))
+    print(format_metrics_table([(config.split, report)]))
     print()
     per_class = report["per_class"]
     print(f"{'label':<16}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}")

@@ -49,16 +49,18 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from accelerate import PartialState
 
+    from lahan.config import FinetuneConfig
     from lahan.evaluate import format_metrics_table
     from lahan.recipes.finetune import run_finetune
 
-    record = run_finetune(
-        data_config_from_args(args),
-        model_config_from_args(args),
-        train_config_from_args(args),
-        args.out,
+    config = FinetuneConfig(
+        model=model_config_from_args(args),
+        data=data_config_from_args(args),
+        out=args.out,
+        train=train_config_from_args(args),
         resume=args.resume,
     )
+    record = run_finetune(config)
     if not PartialState().is_main_process:
         return 0  # under several processes, only the first one reports
     train = record.train

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from lahan.checkpoint import checkpoint_folder, remove_checkpoint
-from lahan.config import CompressConfig, DataConfig, DemoConfig
+from lahan.config import CompressConfig, DataConfig, DemoConfig, EvaluateConfig, FinetuneConfig
 from lahan.data import load_dataset
 from lahan.errors import OptionError
 from lahan.evaluate import format_metrics_table
@@ -60,7 +60,9 @@ def run_demo(config: DemoConfig) -> dict:
         f"[1/2] teacher: {config.model.source} from scratch, {config.train.epochs} epochs",
         file=sys.stderr,
     )
-    record = run_finetune(data_config, config.model, config.train, teacher_dir, dataset=dataset)
+    record = run_finetune(
+        FinetuneConfig(config.model, data_config, str(teacher_dir), config.train), dataset=dataset
+    )
     say(
         f"[2/2] compress: prune {config.prune.sparsity:.0%} {config.prune.granularity} + KD, "
         f"{config.compress_train.epochs} epochs",
@@ -80,8 +82,8 @@ def run_demo(config: DemoConfig) -> dict:
     )
     has_test = bool(dataset.splits.get("test"))
     split = "test" if has_test else "dev"
-    teacher_eval = run_evaluate(teacher_dir, data_config, split=split)
-    compressed_eval = run_evaluate(compressed_dir, data_config, split=split)
+    teacher_eval = run_evaluate(EvaluateConfig(str(teacher_dir), data_config, split=split))
+    compressed_eval = run_evaluate(EvaluateConfig(str(compressed_dir), data_config, split=split))
     seconds = time.perf_counter() - started
 
     rows = [

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
-from lahan.config import DataConfig, TrainConfig
+from lahan.config import EvaluateConfig
 from lahan.data import SPLITS, load_dataset
 from lahan.deploy.predictor import is_onnx_folder, load_predictor
 from lahan.errors import OptionError
@@ -15,29 +14,19 @@ from lahan.records import ModelRecord
 from lahan.reference import is_reference_folder
 
 
-def run_evaluate(
-    model_dir: str | Path,
-    data_config: DataConfig,
-    split: str = "dev",
-    out: str | Path | None = None,
-    batch_size: int = TrainConfig.eval_batch_size,
-    max_length: int | None = None,
-    relabel: bool = False,
-    labels: tuple | None = None,
-) -> dict:
-    """Evaluate ``model_dir`` on ``split``; write JSON + PNG to OUT (default MODEL_DIR/eval).
+def run_evaluate(config: EvaluateConfig) -> dict:
+    """Evaluate ``config.model`` on ``config.split``; write JSON + PNG to ``config.out``
+    (default MODEL/eval).
 
     ``split`` is train, dev, test, or ``all``: every row of the source as given (no split,
-    no leakage removal), e.g. to score a whole test file. ``model_dir`` may be an ONNX
+    no leakage removal), e.g. to score a whole test file. ``model`` may be an ONNX
     folder from ``lahan export``. ``max_length`` defaults to the one the model was
     trained with (an ONNX graph's is fixed at export). Returns the report,
     with ``files`` and whether the data matches the training data's fingerprint.
     """
-    if batch_size < 1:
-        raise OptionError("batch_size", f" must be >= 1, got {batch_size}")
-    out = Path(out) if out else Path(model_dir) / "eval"
-    if out.exists() and not out.is_dir():
-        raise OptionError("out", f" '{out}' is a file: pass a folder")
+    model_dir, split, labels = config.model, config.split, config.labels
+    batch_size, max_length, out = config.batch_size, config.max_length, config.out_dir
+    data_config = config.data
     if split == "all":
         # every row of the source as given: nothing held out, nothing removed as leakage
         data_config = replace(data_config, dev_ratio=0.0, test_ratio=0.0, leakage_guard=False)
@@ -60,7 +49,7 @@ def run_evaluate(
         if max_length is None:  # the one rule every command uses (models.inference_max_length)
             max_length = inference_max_length(model, record)
         logits = predict_logits(model, tokenizer, [r.text for r in rows], batch_size, max_length)
-    label_map = resolve_label_map(names, dataset.labels, relabel)
+    label_map = resolve_label_map(names, dataset.labels, config.relabel)
     report = report_from_logits(names, logits, rows, label_map)
     report["split"] = split
     report["model"] = str(model_dir)

@@ -9,7 +9,7 @@ from accelerate.utils import broadcast_object_list, set_seed
 from transformers import BertTokenizer
 
 from lahan.checkpoint import check_resume, has_checkpoint, remove_checkpoint
-from lahan.config import DataConfig, ModelConfig, TrainConfig, config_dict
+from lahan.config import FinetuneConfig, ModelConfig, config_dict
 from lahan.data import Dataset, data_summary, load_dataset
 from lahan.evaluate import evaluate_records, summary, write_report_files
 from lahan.io import check_output_folder
@@ -44,22 +44,16 @@ def _shared_tokenizer(accelerator, model_config: ModelConfig, train_rows) -> Ber
     return wordpiece_from_vocab(vocab[0])
 
 
-def run_finetune(
-    data_config: DataConfig,
-    model_config: ModelConfig,
-    train_config: TrainConfig,
-    out: str | Path,
-    dataset: Dataset | None = None,
-    resume: bool = False,
-) -> ModelRecord:
-    """Train on ``train``, keep the best epoch by dev macro-F1, save to ``out``.
+def run_finetune(config: FinetuneConfig, dataset: Dataset | None = None) -> ModelRecord:
+    """Train on ``train``, keep the best epoch by dev macro-F1, save to ``config.out``.
 
-    Returns the record written to ``out/lahan.json`` (config, data, training, dev metrics).
+    Returns the record written to ``OUT/lahan.json`` (config, data, training, dev metrics).
     An existing lahan model folder at ``out`` is replaced only once the new one is whole.
-    The run checkpoints to ``OUT.checkpoint`` (removed at the end); ``resume`` continues
-    a killed run from there.
+    The run checkpoints to ``OUT.checkpoint`` (removed at the end); ``config.resume``
+    continues a killed run from there. ``dataset``: the data already loaded (the demo).
     """
-    out = Path(out)
+    data_config, model_config, train_config = config.data, config.model, config.train
+    out, resume = Path(config.out), config.resume
     check_output_folder(out)
     checkpoint = check_resume(out, resume)
     accelerator = make_accelerator(train_config)  # fails fast on an impossible precision
