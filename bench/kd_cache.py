@@ -21,12 +21,13 @@ import time
 
 import torch
 
+from lahan.batches import encode
 from lahan.config import DataConfig, DistillConfig, PruneConfig, TrainConfig
 from lahan.data import load_dataset
 from lahan.distill import Distiller, make_student, teacher_outputs
 from lahan.models import load_model
 from lahan.prune.movement import MovementPruning
-from lahan.train import encode, train
+from lahan.train import train
 
 
 def main() -> None:

@@ -39,7 +39,14 @@ CORE = {
     "lahan.wordpiece",
 }
 MODELING = {"lahan.models", "lahan.pruned_models"}
-TRAINING = {"lahan.train", "lahan.checkpoint", "lahan.evaluate", "lahan.pretrain"}
+TRAINING = {
+    "lahan.train",
+    "lahan.batches",
+    "lahan.stop",
+    "lahan.checkpoint",
+    "lahan.evaluate",
+    "lahan.pretrain",
+}
 LAYERS = ("core", "data", "modeling", "training", "methods", "recipes", "commands")
 
 

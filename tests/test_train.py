@@ -1,12 +1,13 @@
 import pytest
 import torch
 
+from lahan.batches import ShuffledBatches, encode
 from lahan.config import ModelConfig, TrainConfig
 from lahan.data.demo_corpus import demo_examples
 from lahan.errors import LahanError
 from lahan.evaluate import compute_metrics, predict_logits
 from lahan.models import build_preset
-from lahan.train import ShuffledBatches, cross_entropy, encode, train
+from lahan.train import cross_entropy, train
 
 
 def _tiny_task(n=160):
@@ -204,11 +205,11 @@ def test_encodings_are_shared_between_loads_of_the_same_tokenizer(trained_tiny):
 
 def test_a_log_file_gets_plain_progress_lines(monkeypatch, capsys):
     """Progress bars show on a terminal only; stderr that is a file gets plain lines."""
-    import lahan.train as loop
+    import lahan.progress
 
     texts, targets, labels = _tiny_task(64)
     model, tok = build_preset(ModelConfig("preset:tiny", vocab_size=300), labels, texts)
-    monkeypatch.setattr(loop, "PLAIN_PROGRESS_SECONDS", 0.0)
+    monkeypatch.setattr(lahan.progress, "PLAIN_EVERY_SECONDS", 0.0)
     config = TrainConfig(epochs=1, batch_size=16, max_length=32, patience=0)
     train(model, tok, texts, targets, texts[:16], targets[:16], config, from_scratch=True)
     lines = [line for line in capsys.readouterr().err.splitlines() if "batch" in line]

@@ -92,7 +92,7 @@ def _terminated(signum, frame) -> None:
 
 def _interrupted(err: KeyboardInterrupt, args: argparse.Namespace, argv: list[str]) -> int:
     """Say what a stopped run left and how to continue it (training stops at a step
-    boundary after writing its checkpoint: lahan.train.TrainingInterrupted)."""
+    boundary after writing its checkpoint: lahan.stop.TrainingInterrupted)."""
     checkpoint = getattr(err, "checkpoint", None)
     why = getattr(err, "signal_name", None) or (str(err) or "SIGINT")
     if checkpoint is None:

@@ -579,6 +579,16 @@ def position_limit(model: PreTrainedModel) -> int | None:
     return positions - offset
 
 
+def check_max_length(model: PreTrainedModel, max_length: int) -> None:
+    """A max length beyond the position table would crash mid-run: refuse it up front."""
+    limit = position_limit(model)
+    if limit is not None and max_length > limit:
+        raise OptionError(
+            "max_length",
+            f" {max_length} is longer than the model's {limit} positions: lower --max-length",
+        )
+
+
 def inference_max_length(model: PreTrainedModel, record: ModelRecord) -> int:
     """Tokens per text at inference: what lahan trained it with, else 128 (lahan's
     training default), capped by the position table of a model published elsewhere."""

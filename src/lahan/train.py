@@ -18,21 +18,22 @@ pretraining hands the model its ``labels``).
 What is trained on and how epochs are judged are plug-ins as well: ``train_set`` +
 ``collate`` replace the tokenised texts (pretraining feeds packed, masked sequences),
 and an ``Evaluator`` replaces dev accuracy / macro-F1 (pretraining: held-out MLM loss).
+
+What the loop iterates over (tokenised texts, seeded batches) is ``lahan.batches``; how
+it stops on Ctrl-C or SIGTERM, checkpoint written, ``lahan.stop``; what it shows while
+it runs, ``lahan.progress.TrainProgress``. The order to read this file in: ``train()``,
+then ``_Run.train_epoch`` / ``_step`` / ``end_epoch`` (one epoch, one step, the epoch's
+end), then the helpers.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import math
-import signal
 import sys
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -42,12 +43,12 @@ import torch.nn.functional as F
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState, GradientState
 from accelerate.utils import DataLoaderConfiguration, set_seed
-from torch.utils.data import DataLoader, Sampler
-from tqdm.auto import tqdm
+from torch.utils.data import DataLoader
 from transformers import DataCollatorWithPadding, PreTrainedModel, PreTrainedTokenizerBase
 from transformers.optimization import get_linear_schedule_with_warmup
 from transformers.utils import ModelOutput
 
+from lahan.batches import NOT_MODEL_INPUTS, ShuffledBatches, encode, make_batches
 from lahan.checkpoint import (
     LoopState,
     Resumed,
@@ -59,13 +60,13 @@ from lahan.checkpoint import (
 from lahan.config import TrainConfig, fingerprint_precision
 from lahan.errors import OptionError
 from lahan.evaluate import compute_metrics, predict_logits
-from lahan.models import position_limit
+from lahan.models import check_max_length
+from lahan.progress import TrainProgress
+from lahan.stop import TrainingInterrupted, stop_signals
 
 log = logging.getLogger(__name__)
 
 Loss = Callable[[ModelOutput, dict], torch.Tensor]
-# Batch entries that are not model inputs.
-NOT_MODEL_INPUTS = ("labels", "example_index")
 
 
 class TrainPlugin(Protocol):
@@ -86,52 +87,6 @@ class TrainPlugin(Protocol):
     def regularizer(self) -> torch.Tensor | None: ...
 
     def selectable(self, step: int, total_steps: int) -> bool: ...
-
-
-class TrainingInterrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM stopped a run at a step boundary, after writing its checkpoint."""
-
-    def __init__(self, signal_name: str, checkpoint: Path | None, steps: int):
-        super().__init__(signal_name)
-        self.signal_name, self.checkpoint, self.steps = signal_name, checkpoint, steps
-
-
-class _StopRequest:
-    signal: str | None = None
-
-
-@contextlib.contextmanager
-def stop_signals(enabled: bool = True) -> Iterator[_StopRequest]:
-    """While training, SIGINT (Ctrl-C) and SIGTERM ask the loop to stop at the next step
-    boundary, checkpoint included, instead of killing it mid-step and losing the work since
-    the last checkpoint. A second signal stops at once (the previous handlers are back)."""
-    stop = _StopRequest()
-    # Off under several processes: each would see the signal at its own step and the
-    # checkpoint's barrier would meet another process's all-reduce (a hang).
-    if not enabled or threading.current_thread() is not threading.main_thread():
-        yield stop  # signal handlers can only be set from the main thread
-        return
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-
-    def request(signum, frame) -> None:
-        stop.signal = signal.Signals(signum).name
-        for s, handler in previous.items():
-            if handler is not None:  # None: set outside Python, cannot be put back
-                signal.signal(s, handler)
-        print(
-            f"lahan: {stop.signal} received: stopping after this step (again to stop now)",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    for s in previous:
-        signal.signal(s, request)
-    try:
-        yield stop
-    finally:
-        for s, handler in previous.items():
-            if handler is not None:
-                signal.signal(s, handler)
 
 
 class Evaluator(Protocol):
@@ -171,154 +126,8 @@ class ClassifierDev:
         return f"dev accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}"
 
 
-PLAIN_PROGRESS_SECONDS = 60.0  # progress lines when stderr is a log file, not a terminal
-
-
-def _stderr_is_tty() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 def cross_entropy(outputs: ModelOutput, batch: dict) -> torch.Tensor:
     return F.cross_entropy(outputs.logits.float(), batch["labels"])
-
-
-# --------------------------------------------------------------------------- batches
-
-
-class EncodedTexts(torch.utils.data.Dataset):
-    """Texts tokenised once (no padding); labels attached when given.
-
-    Each item also carries ``example_index``, its row in the texts, so a loss can
-    look up per-example data such as cached teacher outputs.
-    """
-
-    def __init__(self, encodings: dict[str, list], labels: Sequence[int] | None = None):
-        self.encodings = encodings
-        self.labels = labels
-
-    def __len__(self) -> int:
-        return len(self.encodings["input_ids"])
-
-    def __getitem__(self, i: int) -> dict:
-        item = {key: values[i] for key, values in self.encodings.items()}
-        item["example_index"] = i
-        if self.labels is not None:
-            item["labels"] = self.labels[i]
-        return item
-
-    def lengths(self) -> list[int]:
-        return [len(ids) for ids in self.encodings["input_ids"]]
-
-
-def encode(
-    tokenizer: PreTrainedTokenizerBase,
-    texts: Sequence[str],
-    max_length: int,
-    labels: Sequence[int] | None = None,
-) -> EncodedTexts:
-    """Tokenise ``texts`` once per process: a sweep's rows share the result.
-
-    Rows of a sweep train on the same texts with the same tokenizer (loaded afresh
-    for each row), so the encodings are remembered under the tokenizer's content,
-    the texts and the length. Items hand out the stored lists; nothing downstream
-    mutates them (the collator builds new tensors).
-    """
-    key = _encoding_key(tokenizer, texts, max_length)
-    encodings = _ENCODED.get(key) if key else None
-    if encodings is None:
-        encodings = dict(tokenizer(list(texts), truncation=True, max_length=max_length))
-        if key:
-            _ENCODED[key] = encodings
-            while len(_ENCODED) > _ENCODED_KEEP:
-                _ENCODED.popitem(last=False)
-    else:
-        _ENCODED.move_to_end(key)
-    return EncodedTexts(dict(encodings), labels)
-
-
-_ENCODED: OrderedDict[str, dict[str, list]] = OrderedDict()
-_ENCODED_KEEP = 4  # a sweep needs one or two (teacher and student tokenizers)
-
-
-def _encoding_key(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int) -> str:
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is None:  # a slow (Python) tokenizer: no cheap content fingerprint
-        return ""
-    content = json.loads(backend.to_str())
-    for state in ("truncation", "padding"):  # set by each call, not part of the vocabulary
-        content.pop(state, None)
-    h = hashlib.sha256(json.dumps(content, sort_keys=True).encode())
-    settings = (type(tokenizer).__name__, tokenizer.model_input_names, tokenizer.truncation_side)
-    h.update(f"|{settings}|{max_length}|{len(texts)}|".encode())
-    for text in texts:
-        h.update(text.encode())
-        h.update(b"\0")
-    return h.hexdigest()
-
-
-class ShuffledBatches(Sampler[list[int]]):
-    """Seeded shuffled batches, reshuffled each pass; optionally grouped by length.
-
-    Grouping sorts each window of 50 batches by length before cutting it into
-    batches, so each batch pads to a similar length (much less wasted compute),
-    while the order of the batches stays random.
-
-    With several processes every process draws the same global batches and keeps
-    its own equal slice of each, so one process and N processes take the same
-    optimizer steps. A last batch that does not split evenly is cut down to a
-    multiple of N (at most N-1 examples skipped per epoch, different ones each
-    epoch); with one process nothing is skipped.
-    """
-
-    WINDOW = 50
-
-    def __init__(
-        self,
-        lengths: list[int],
-        batch_size: int,
-        seed: int,
-        group_by_length: bool,
-        num_processes: int = 1,
-        rank: int = 0,
-    ):
-        self.lengths = lengths
-        self.batch_size = batch_size
-        self.seed = seed
-        self.group_by_length = group_by_length
-        self.num_processes = num_processes
-        self.rank = rank
-        self.passes = 0  # one pass per epoch: each epoch gets its own order
-
-    def global_batches(self, passes: int) -> list[list[int]]:
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + passes)
-        order = torch.randperm(len(self.lengths), generator=g).tolist()
-        if self.group_by_length:
-            window = self.batch_size * self.WINDOW
-            order = [
-                i
-                for start in range(0, len(order), window)
-                for i in sorted(order[start : start + window], key=lambda j: -self.lengths[j])
-            ]
-        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-        if self.group_by_length:
-            shuffle = torch.randperm(len(batches), generator=g).tolist()
-            batches = [batches[i] for i in shuffle]
-        n = self.num_processes
-        batches = [b[: len(b) - len(b) % n] for b in batches]
-        return [b for b in batches if b]
-
-    def __len__(self) -> int:
-        full, rest = divmod(len(self.lengths), self.batch_size)
-        return full + (1 if rest >= self.num_processes else 0)
-
-    def __iter__(self) -> Iterator[list[int]]:
-        self.passes += 1
-        for batch in self.global_batches(self.passes):
-            share = len(batch) // self.num_processes
-            yield batch[self.rank * share : (self.rank + 1) * share]
 
 
 # --------------------------------------------------------------------------- the loop
@@ -361,16 +170,6 @@ def make_accelerator(config: TrainConfig) -> Accelerator:
     return accelerator
 
 
-def check_max_length(model: PreTrainedModel, max_length: int) -> None:
-    """A max length beyond the position table would crash mid-run: refuse it up front."""
-    limit = position_limit(model)
-    if limit is not None and max_length > limit:
-        raise OptionError(
-            "max_length",
-            f" {max_length} is longer than the model's {limit} positions: lower --max-length",
-        )
-
-
 def train(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -390,6 +189,7 @@ def train(
     train_set: torch.utils.data.Dataset | None = None,
     collate: Callable | None = None,
     evaluator: Evaluator | None = None,
+    progress: TrainProgress | None = None,
 ) -> TrainResult:
     """Train ``model`` in place; on return it holds the best weights by dev macro-F1
     (or by ``evaluator.select_on``).
@@ -399,6 +199,8 @@ def train(
     ``config.checkpoint_every`` optimizer steps and at each epoch end; ``resume``
     continues from it, and ends as the uninterrupted run would (same seed, same device,
     one process). ``settings`` (the recipe's whole configuration) must match to resume.
+    ``progress``: how the run shows how far it got (default: bars and epoch lines unless
+    ``config.progress`` is off).
     """
     accelerator = accelerator or make_accelerator(config)
     check_max_length(model, config.max_length)
@@ -412,7 +214,7 @@ def train(
         collate = collate or DataCollatorWithPadding(tokenizer, return_tensors="pt")
     elif collate is None:
         raise ValueError("train() with a train_set needs its collate function too")
-    sampler, loader = _batches(train_set, config, accelerator)
+    sampler, loader = make_batches(train_set, config, accelerator)
     optimizer, scheduler, total_steps = _optimizer(
         model, plugins, config, from_scratch, len(loader)
     )
@@ -433,6 +235,9 @@ def train(
         evaluator=evaluator,
         total_steps=total_steps,
         checkpoint=checkpoint,
+        # bars and lines from the first process of each machine only
+        progress=progress
+        or TrainProgress(config.progress and accelerator.is_local_main_process, config.epochs),
     )
     if checkpoint is not None:
         run.fingerprint = train_fingerprint(
@@ -463,26 +268,6 @@ def train_fingerprint(
     options = {k: v for k, v in asdict(config).items() if k not in ("progress", "checkpoint_every")}
     options["precision"] = fingerprint_precision(config.precision)
     return run_fingerprint(options | {"settings": settings}, list(texts), list(labels), model)
-
-
-def _batches(
-    train_set: torch.utils.data.Dataset, config: TrainConfig, accelerator: Accelerator
-) -> tuple[ShuffledBatches, DataLoader]:
-    """Batches of example indices; each process takes its slice of every global batch.
-
-    Batches are collated in the loop, not by the DataLoader: a resumed run skips the
-    batches done before its checkpoint without collating them, and restores the RNG
-    before collating the next one (pretraining's masking draws random numbers there).
-    """
-    sampler = ShuffledBatches(
-        train_set.lengths(),
-        config.batch_size,
-        config.seed,
-        config.group_by_length,
-        accelerator.num_processes,
-        accelerator.process_index,
-    )
-    return sampler, DataLoader(train_set, batch_sampler=sampler, collate_fn=list)
 
 
 def _optimizer(
@@ -536,6 +321,7 @@ class _Run:
     evaluator: Evaluator
     total_steps: int
     checkpoint: Path | None
+    progress: TrainProgress
     fingerprint: str = ""
     state: LoopState = field(default_factory=LoopState)
     resumed: Resumed | None = None  # RNG states still to restore, where the run continues
@@ -593,7 +379,7 @@ class _Run:
     def train_epoch(self, epoch: int, stop) -> float:
         """One pass over the training batches (the rest of it, for a run resumed
         mid-epoch); returns its seconds."""
-        config, state, accelerator = self.config, self.state, self.accelerator
+        config, state = self.config, self.state
         skip = state.batch
         # The RNG states go back where they were saved: before this epoch's batches are
         # drawn (the DataLoader takes a seed from torch's RNG when iteration starts), or
@@ -603,19 +389,9 @@ class _Run:
         self.sampler.passes = epoch - 1  # each epoch's order depends on its number only
         self.model.train()
         epoch_started = time.perf_counter()
-        bar = tqdm(
-            self.loader,
-            desc=f"epoch {epoch}/{config.epochs}",
-            # None: tqdm shows the bar on a terminal only, not in logs (the epoch lines stay).
-            disable=None if config.progress and accelerator.is_local_main_process else True,
-            leave=False,
-        )
         if skip == 0:  # a run resumed mid-epoch keeps the loss average it had
             state.running = 0.0
-        # tqdm draws bars on a terminal only; a log file gets a plain line now and then
-        plain = config.progress and accelerator.is_local_main_process and not _stderr_is_tty()
-        last_line = time.perf_counter()
-        for i, examples in enumerate(bar):
+        for i, examples in enumerate(self.progress.batches(self.loader, epoch)):
             if config.max_steps and state.result.steps >= config.max_steps:
                 break  # (checked first: a run resumed right at max_steps takes no more)
             if i < skip:  # done before the checkpoint this run resumed from
@@ -623,20 +399,9 @@ class _Run:
             self._restore_rng()
             sync, loss = self._step(i, examples)
             state.running = 0.9 * state.running + 0.1 * loss if state.running else loss
-            bar.set_postfix(
-                loss=f"{state.running:.4f}",
-                lr=f"{self.scheduler.get_last_lr()[0]:.2e}",
-                ex_s=f"{state.seen / (time.perf_counter() - self.started):.0f}",
-            )
-            if plain and time.perf_counter() - last_line >= PLAIN_PROGRESS_SECONDS:
-                last_line = time.perf_counter()
-                print(
-                    f"epoch {epoch}/{config.epochs}: batch {i + 1}/{len(self.loader)}, "
-                    f"loss {state.running:.4f}, "
-                    f"{state.seen / (last_line - self.started):.0f} examples/s",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            rate = state.seen / (time.perf_counter() - self.started)
+            lr = self.scheduler.get_last_lr()[0]
+            self.progress.step(epoch, i, len(self.loader), state.running, lr, rate)
             at_checkpoint = state.result.steps % config.checkpoint_every == 0
             if sync and self.checkpoint is not None and at_checkpoint:
                 self.save(epoch, i + 1)
@@ -702,11 +467,7 @@ class _Run:
         )
         described = self.evaluator.describe(dev)
         log.info("epoch %d: loss %.4f %s", epoch, state.running, described)
-        if self.accelerator.is_local_main_process and config.progress:
-            tqdm.write(
-                f"epoch {epoch}: loss {state.running:.4f}  {described}  ({epoch_seconds:.1f}s)",
-                file=sys.stderr,  # progress goes to stderr, unbuffered; results to stdout
-            )
+        self.progress.epoch_end(epoch, state.running, described, epoch_seconds)
         selectable = all(p.selectable(result.steps, self.total_steps) for p in self.plugins)
         key = self.evaluator.select_on
         if selectable and dev[key] > result.best_dev.get(key, -math.inf):

@@ -5,10 +5,10 @@ import json
 import pytest
 import torch
 
+from lahan.batches import encode
 from lahan.distill import teacher_outputs
 from lahan.distill.cache import OUTPUTS_FILE, fingerprint_model
 from lahan.models import load_model
-from lahan.train import encode
 
 TEXTS = [
     "राज्य सरकारने नवीन धोरण जाहीर केले",

@@ -5,13 +5,14 @@ import json
 import pytest
 import torch
 
+from lahan.batches import encode
 from lahan.cli import main
 from lahan.config import CompressConfig, DataConfig, DistillConfig, EvaluateConfig, TrainConfig
 from lahan.distill import Distiller, make_student, teacher_outputs
 from lahan.errors import LahanError
 from lahan.models import load_model
 from lahan.recipes.evaluate import run_evaluate
-from lahan.train import encode, train
+from lahan.train import train
 
 
 def _common(demo_csv, cache):

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from lahan.arch import prunable_layers
+from lahan.batches import ShuffledBatches, encode
 from lahan.cli import main
 from lahan.config import ModelConfig, PruneConfig, TrainConfig
 from lahan.data.demo_corpus import demo_examples
@@ -16,7 +17,7 @@ from lahan.models import build_preset, load_model
 from lahan.prune import shrink_to_dense
 from lahan.prune.movement import MovementPruning
 from lahan.prune.taylor import score_units
-from lahan.train import ShuffledBatches, cross_entropy, encode
+from lahan.train import cross_entropy
 
 
 def _tiny(seed=0):

@@ -24,8 +24,7 @@ from lahan.config import ExportConfig
 from lahan.deploy import onnx_runtime
 from lahan.errors import LahanError
 from lahan.io import atomic_dir, atomic_write_json
-from lahan.models import inference_max_length, load_model, model_labels
-from lahan.train import check_max_length
+from lahan.models import check_max_length, inference_max_length, load_model, model_labels
 from lahan.versions import library_versions
 
 log = logging.getLogger(__name__)

@@ -18,10 +18,10 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
+from lahan.batches import NOT_MODEL_INPUTS
 from lahan.config import DistillConfig
 from lahan.distill.cache import TeacherOutputs
 from lahan.distill.loss import attention_map_loss, hidden_state_loss, kd_loss
-from lahan.train import NOT_MODEL_INPUTS
 
 
 class Distiller:

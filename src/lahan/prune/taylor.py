@@ -38,9 +38,10 @@ from accelerate import Accelerator
 from tqdm.auto import tqdm
 from transformers import DataCollatorWithPadding, PreTrainedModel, PreTrainedTokenizerBase
 
+from lahan.batches import NOT_MODEL_INPUTS, ShuffledBatches, encode
 from lahan.config import PruneConfig, TrainConfig
 from lahan.prune.movement import MovementPruning
-from lahan.train import NOT_MODEL_INPUTS, ShuffledBatches, cross_entropy, encode
+from lahan.train import cross_entropy
 
 
 def score_units(

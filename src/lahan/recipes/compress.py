@@ -20,6 +20,7 @@ from pathlib import Path
 from accelerate import Accelerator
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from lahan.batches import encode
 from lahan.checkpoint import TrainResult, check_resume, remove_checkpoint
 from lahan.config import CompressConfig, config_dict
 from lahan.data import Dataset, Record, data_summary, load_dataset
@@ -38,7 +39,7 @@ from lahan.prune.plot import plot_structure
 from lahan.prune.taylor import score_units
 from lahan.prune.vocab import check_trimmable, trim_vocabulary
 from lahan.records import RESULT_FILE, CompressResult, ModelRecord
-from lahan.train import cross_entropy, encode, make_accelerator, train
+from lahan.train import cross_entropy, make_accelerator, train
 
 
 def _make_distiller(
