@@ -429,7 +429,8 @@ class PretrainConfig:
 # --------------------------------------------------------------------------- compression
 
 GRANULARITIES = ("hybrid", "heads")
-METHODS = ("hard", "soft", "taylor")
+METHODS = ("hard", "soft", "taylor")  # each run by its entry in lahan.prune.methods
+ONE_SHOT_METHODS = ("taylor",)  # units chosen once before training, then the small model trains
 ALLOCATIONS = ("global", "uniform")
 # PruneConfig fields only some methods read. A value other than the default, set with a
 # method that ignores it, would change nothing without a word: it is refused instead (by
@@ -592,10 +593,11 @@ class PruneConfig:
                 (self.l1 >= 0, "l1", f"must be >= 0, got {self.l1}"),
                 (self.ffn_multiple >= 1, "ffn_multiple", f"must be >= 1, got {self.ffn_multiple}"),
                 (
-                    self.method != "taylor" or self.granularity == "heads",
+                    not self.one_shot or self.granularity == "heads",
                     "method",
-                    "taylor needs --granularity heads: hybrid blocks stay inside full-size "
-                    "matrices after shrinking, and training the small model would fill them in",
+                    f"{self.method} needs --granularity heads: hybrid blocks stay inside "
+                    "full-size matrices after shrinking, and training the small model would fill "
+                    "them in",
                 ),
                 (
                     self.score_batches >= 1,
@@ -609,7 +611,7 @@ class PruneConfig:
     @property
     def one_shot(self) -> bool:
         """Units chosen once before training (the small model is trained), not learned."""
-        return self.method == "taylor"
+        return self.method in ONE_SHOT_METHODS
 
 
 CACHE_ENV = "LAHAN_CACHE_DIR"

@@ -173,7 +173,7 @@ def test_one_shot_refuses_what_it_cannot_do(trained_tiny, demo_csv, tmp_path, ca
     )  # fmt: skip
     assert rc != 0
     err = capsys.readouterr().err
-    assert "--method taylor scores units by their gradients in a trained model" in err
+    assert "--method taylor chooses units in a trained model" in err
     assert "Traceback" not in err
 
 

@@ -34,9 +34,9 @@ from lahan.models import label_ids, load_model, model_labels, resolve_label_map,
 from lahan.precision import autocast_for
 from lahan.pretrain import read_corpus
 from lahan.prune import shrink_to_dense, structure
+from lahan.prune.methods import Inputs, PruningMethod, pruning_method
 from lahan.prune.movement import MovementPruning, describe
 from lahan.prune.plot import plot_structure
-from lahan.prune.taylor import score_units
 from lahan.prune.vocab import check_trimmable, trim_vocabulary
 from lahan.records import RESULT_FILE, CompressResult, ModelRecord
 from lahan.train import cross_entropy, make_accelerator, train
@@ -252,11 +252,12 @@ def _train(cfg: CompressConfig, job: _Job) -> _Trained:
     plugins: list = []
     loss_fn = cross_entropy
     pruner = cache_info = pruned = None
-    if cfg.prune and cfg.prune.one_shot:
-        pruned = _prune_once(cfg, job, targets(job.train_rows))
+    method = pruning_method(cfg.prune) if cfg.prune else None
+    if method is not None and method.one_shot:
+        pruned = _prune_once(cfg, job, method, targets(job.train_rows))
         student.model = pruned.model  # the distiller and the loop take the small model
-    elif cfg.prune:
-        pruner = MovementPruning(student.model, cfg.prune)
+    elif method is not None:  # the masks are learned while the model trains
+        pruner = method.start(student.model, cfg.prune, None)
         plugins.append(pruner)
     model = student.model
     if cfg.distill:
@@ -317,23 +318,23 @@ def _trim(cfg: CompressConfig, job: _Job, trained: _Trained) -> None:
     )
 
 
-def _prune_once(cfg: CompressConfig, job: _Job, train_labels: list[int]) -> _Pruned:
-    """One-shot pruning: score the student's units from its loss gradients, keep the best
-    and shrink it, before any training (lahan.prune.taylor)."""
+def _prune_once(
+    cfg: CompressConfig, job: _Job, method: PruningMethod, train_labels: list[int]
+) -> _Pruned:
+    """One-shot pruning: choose the student's units (taylor: from its loss gradients),
+    keep the best and shrink it, before any training."""
     if job.student.from_scratch:
         raise OptionError(
             "method",
-            " taylor scores units by their gradients in a trained model, and a student "
+            f" {cfg.prune.method} chooses units in a trained model, and a student "
             "built from scratch (--student preset:...) has random weights: prune it with "
             "--method hard while it trains, or prune the teacher (no --student)",
         )
     model = job.student.model
     model.to(job.accelerator.device)
-    scorer = score_units(
-        model, job.student.tokenizer, [r.text for r in job.train_rows], train_labels,
-        cfg.prune, cfg.train, job.accelerator,
-    )  # fmt: skip
-    return _shrink(cfg, job, scorer, model)
+    texts = [r.text for r in job.train_rows]
+    inputs = Inputs(job.student.tokenizer, texts, train_labels, cfg.train, job.accelerator)
+    return _shrink(cfg, job, method.start(model, cfg.prune, inputs), model)
 
 
 def _shrink(cfg: CompressConfig, job: _Job, pruner: MovementPruning, model) -> _Pruned:
