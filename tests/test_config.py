@@ -249,3 +249,25 @@ def test_method_options_reach_the_config_when_the_method_reads_them():
     prune = config_from_args(build_parser().parse_args([*base, "--method", "soft"])).prune
     defaults = PruneConfig()
     assert (prune.score_lr, prune.score_batches) == (defaults.score_lr, defaults.score_batches)
+
+
+def test_evaluate_refuses_the_same_values_as_its_config(capsys, demo_csv, tmp_path):
+    """EvaluateConfig holds evaluate's rules: the library and the CLI refuse the same
+    values in the same words, the CLI naming the flag."""
+    from lahan.config import EvaluateConfig
+
+    afile = tmp_path / "a-file"
+    afile.write_text("x")
+    data = DataConfig(source=str(demo_csv))
+    cases = [
+        ({"batch_size": 0}, ["--batch-size", "0"], "batch_size", "must be >= 1, got 0"),
+        ({"out": str(afile)}, ["--out", str(afile)], "out", f"'{afile}' is a file: pass a folder"),
+    ]
+    for values, flags, name, problem in cases:
+        with pytest.raises(ConfigError) as err:
+            EvaluateConfig("m", data, **values)
+        assert str(err.value) == f"EvaluateConfig.{name} {problem}"
+        argv = ["evaluate", "--model", "m", "--data", str(demo_csv), *flags]
+        assert main(argv) == 2
+        flag = "--" + name.replace("_", "-")
+        assert capsys.readouterr().err.strip() == f"lahan: error: {flag} {problem}"

@@ -57,8 +57,14 @@ def test_run_evaluate_writes_json_and_png(trained_tiny, demo_csv, tmp_path):
     )
     assert (tmp_path / "ev" / "metrics_test.json").exists()
     assert (tmp_path / "ev" / "confusion_test.png").read_bytes()[:4] == b"\x89PNG"
-    assert report["same_data_as_training"] is True
-    assert sum(map(sum, report["confusion_matrix"])) == report["n"]
+    assert report.same_data_as_training is True
+    assert sum(map(sum, report.confusion_matrix)) == report.n
+    # what --json prints: every key metrics_test.json has, plus the files, in its order
+    import json
+
+    written = json.loads((tmp_path / "ev" / "metrics_test.json").read_text(encoding="utf-8"))
+    assert report.to_dict() == written | {"files": report.files}
+    assert list(report.to_dict()) == [*written, "files"]
 
 
 def test_evaluate_label_mismatch_is_clear(trained_tiny, tmp_path):
@@ -112,7 +118,7 @@ def test_split_all_scores_every_row_and_onnx_folders_evaluate(trained_tiny, demo
     whole = run_evaluate(
         EvaluateConfig(str(trained_tiny[0]), data, split="all", out=str(tmp_path / "e1"))
     )
-    assert whole["n"] == rows_in_file and whole["split"] == "all"
+    assert whole.n == rows_in_file and whole.split == "all"
     dev = run_evaluate(
         EvaluateConfig(str(trained_tiny[0]), data, split="dev", out=str(tmp_path / "e2"))
     )
@@ -120,5 +126,5 @@ def test_split_all_scores_every_row_and_onnx_folders_evaluate(trained_tiny, demo
     onnx = run_evaluate(
         EvaluateConfig(str(tmp_path / "onnx"), data, split="dev", out=str(tmp_path / "e3"))
     )
-    assert onnx["n"] == dev["n"] and onnx["labels"] == dev["labels"]
-    assert abs(onnx["accuracy"] - dev["accuracy"]) <= 1 / dev["n"]  # fp32 graph: same answers
+    assert onnx.n == dev.n and onnx.labels == dev.labels
+    assert abs(onnx.accuracy - dev.accuracy) <= 1 / dev.n  # fp32 graph: same answers

@@ -64,7 +64,14 @@ _API = {
     # what runs write and read back (lahan.json, result.json, bench, results.jsonl)
     **{
         name: ("lahan.records", name)
-        for name in ("ModelRecord", "CompressResult", "BenchReport", "BenchMeasurement", "SweepRow")
+        for name in (
+            "ModelRecord",
+            "CompressResult",
+            "EvaluateReport",
+            "BenchReport",
+            "BenchMeasurement",
+            "SweepRow",
+        )
     },
     # data
     "load_dataset": ("lahan.data", "load_dataset"),

@@ -924,6 +924,14 @@ class ExportConfig:
     quantize: str | None = flag(  # None or "int8" (onnxruntime dynamic quantization)
         None, "int8 dynamic quantization", choices=EXPORT_QUANTIZE, default_text=""
     )
+    # int8 only: one weight scale per output column of each matrix instead of one per
+    # matrix, so a column of small weights is not rounded to a few levels by another's
+    # outlier (ONNX Runtime's per_channel)
+    per_channel: bool = flag(
+        False,
+        "int8 only: one weight scale per output channel of each matrix instead of one per "
+        "matrix (ONNX Runtime's per_channel; BENCHMARKS.md section 15 measures both)",
+    )
     opset: int = flag(18, "ONNX opset")
     max_length: int | None = flag(  # None: the max length the model was trained with
         None, "tokens per text at inference", default_text="the model's training max length"
@@ -941,6 +949,11 @@ class ExportConfig:
                     self.quantize is None or self.quantize in EXPORT_QUANTIZE,
                     "quantize",
                     _one_of(str(self.quantize), EXPORT_QUANTIZE),
+                ),
+                (
+                    not self.per_channel or self.quantize == "int8",
+                    "per_channel",
+                    "is read only by int8 quantization: add --quantize int8, or drop it",
                 ),
                 (
                     self.max_length is None or 8 <= self.max_length <= 8192,

@@ -20,6 +20,7 @@ from lahan.data.types import Record
 from lahan.io import atomic_write_json, save_figure
 from lahan.models import label_ids, model_labels
 from lahan.precision import AutocastFactory
+from lahan.records import SCORE_KEYS
 
 
 @torch.no_grad()
@@ -143,9 +144,6 @@ def plot_confusion(matrix: list[list[int]], label_names: list[str], path: Path, 
     return save_figure(fig, path, dpi=120)
 
 
-SUMMARY_KEYS = ("accuracy", "macro_precision", "macro_recall", "macro_f1", "n")
-
-
 def evaluate_records(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -183,7 +181,7 @@ def write_report_files(report: dict, folder: Path, split: str) -> dict[str, str]
 
 
 def summary(report: dict) -> dict:
-    return {k: report[k] for k in SUMMARY_KEYS}
+    return {k: report[k] for k in SCORE_KEYS}
 
 
 def format_metrics_table(rows: list[tuple[str, dict]]) -> str:

@@ -1,10 +1,11 @@
 """Typed records: what lahan writes about a run, and reads back, in one place.
 
-Four files carry results between commands, and each has one class here:
+The files that carry results between commands each have one class here:
 
 - ``ModelRecord``: a model folder's ``lahan.json`` (how it was made: configs, data,
   training, dev scores; for ``compress`` also teacher, student, structure, speed);
 - ``CompressResult``: a compressed folder's ``result.json``, the one-row summary;
+- ``EvaluateReport``: what ``lahan evaluate`` measured on a split (its ``--json``);
 - ``BenchReport`` / ``BenchMeasurement``: what ``lahan bench`` measured, per model;
 - ``SweepRow``: one line of a sweep's ``results.jsonl``.
 
@@ -245,6 +246,40 @@ class ModelRecord(_Record):
     @property
     def train_seconds(self) -> float | None:
         return (self.train or {}).get("train_seconds")
+
+
+# --------------------------------------------------------------------------- evaluate
+
+SCORE_KEYS = ("accuracy", "macro_precision", "macro_recall", "macro_f1", "n")
+
+
+@dataclass
+class EvaluateReport(_Record):
+    """What ``lahan evaluate`` measured on one split (``--json`` prints it;
+    ``metrics_SPLIT.json`` holds the same less ``files``)."""
+
+    accuracy: float | None = None
+    macro_precision: float | None = None
+    macro_recall: float | None = None
+    macro_f1: float | None = None
+    n: int | None = None
+    per_class: dict | None = None  # label -> precision / recall / f1-score / support
+    confusion_matrix: list | None = None  # rows: true label, columns: predicted
+    labels: list | None = None  # the model's output order
+    by_group: dict | None = None  # sub-dataset -> accuracy / macro_f1 / n
+    split: str | None = None
+    model: str | None = None
+    data_fingerprint: str | None = None
+    # None: the model's record has no data fingerprint (a model lahan did not train)
+    same_data_as_training: bool | None = None
+    files: dict | None = None  # json, confusion_png
+    extra: dict = field(default_factory=dict, repr=False)
+
+    _ALWAYS: ClassVar[tuple[str, ...]] = ("same_data_as_training",)
+
+    def scores(self) -> dict[str, Any]:
+        """Accuracy, macro P/R/F1 and n, as dev scores are stored elsewhere."""
+        return {k: getattr(self, k) for k in SCORE_KEYS}
 
 
 # --------------------------------------------------------------------------- bench

@@ -67,7 +67,7 @@ def test_prune_plus_kd_end_to_end(trained_tiny, demo_csv, tmp_path, capsys):
     report = run_evaluate(
         EvaluateConfig(str(out), DataConfig(source=str(demo_csv), seed=0), out=str(tmp_path / "e"))
     )
-    assert report["accuracy"] == result["dev_accuracy"]
+    assert report.accuracy == result["dev_accuracy"]
     # A second configuration on the same teacher and data reuses the teacher's outputs.
     assert main([*args, "--prune", "0.25", "--out", str(tmp_path / "p25kd")]) == 0
     assert "cache hit" in capsys.readouterr().out

@@ -59,7 +59,7 @@ def test_prune_writes_a_smaller_model_that_reloads(trained_tiny, demo_csv, tmp_p
     report = run_evaluate(
         EvaluateConfig(str(out), DataConfig(source=str(demo_csv), seed=0), out=str(tmp_path / "ev"))
     )
-    assert report["accuracy"] == record["metrics"]["dev"]["accuracy"]
+    assert report.accuracy == record["metrics"]["dev"]["accuracy"]
 
 
 def _encoder_linear_weights(model) -> int:

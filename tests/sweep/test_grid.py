@@ -112,11 +112,23 @@ def test_unknown_grid_name():
         Row("x", student="layers:2")
 
 
+def _compress(row: Row, granularity: str = "heads", **train):
+    """The row's compress run in a sweep with these training options and granularity."""
+    from lahan.config import DataConfig, TrainConfig
+
+    return row.compress_config(
+        teacher="t",
+        data=DataConfig(source="x.csv"),
+        out="o",
+        train=TrainConfig(**train),
+        granularity=granularity,
+        cache_dir="c",
+    )
+
+
 def test_a_row_is_a_partial_compress_config():
     """A grid row says what `compress` can: its parts become the run's configs, over the
     sweep's training options and granularity."""
-    from lahan.config import DataConfig, TrainConfig
-
     row = Row(
         "p50-taylor-kd",
         prune={"sparsity": 0.5, "method": "taylor", "allocation": "uniform"},
@@ -125,15 +137,7 @@ def test_a_row_is_a_partial_compress_config():
         train={"epochs": 7, "group_by_length": True},
         trim={"keep_top_n": 100},
     )
-    sweep_train = TrainConfig(epochs=5, lr=3e-4, patience=0)
-    cfg = row.compress_config(
-        teacher="t",
-        data=DataConfig(source="x.csv"),
-        out="o",
-        train=sweep_train,
-        granularity="heads",
-        cache_dir="c",
-    )
+    cfg = _compress(row, epochs=5, lr=3e-4, patience=0)
     assert (cfg.prune.sparsity, cfg.prune.method, cfg.prune.allocation) == (
         0.5,
         "taylor",
@@ -146,14 +150,7 @@ def test_a_row_is_a_partial_compress_config():
     assert cfg.trim.enabled and cfg.trim.keep_top_n == 100
     assert row.makes and row.trains
     # the short forms are the old rows: a sparsity, distill = true
-    short = Row("p", prune=0.5, distill=True).compress_config(
-        teacher="t",
-        data=DataConfig(source="x.csv"),
-        out="o",
-        train=sweep_train,
-        granularity="hybrid",
-        cache_dir="c",
-    )
+    short = _compress(Row("p", prune=0.5, distill=True), "hybrid")
     assert (short.prune.sparsity, short.prune.granularity, short.prune.method) == (
         0.5,
         "hybrid",
@@ -166,18 +163,9 @@ def test_a_row_is_a_partial_compress_config():
 
 def test_a_mix_compress_refuses_is_refused_for_the_row():
     """Rules across parts are CompressConfig's: the row names itself in the same words."""
-    from lahan.config import DataConfig, TrainConfig
-
     row = Row("a", prune=0.5, distill={"attention_weight": 1.0})
     with pytest.raises(LahanError, match="row 'a': .*attention_weight cannot be combined"):
-        row.compress_config(
-            teacher="t",
-            data=DataConfig(source="x.csv"),
-            out="o",
-            train=TrainConfig(),
-            granularity="heads",
-            cache_dir="c",
-        )
+        _compress(row)
 
 
 def test_the_grid_in_sweep_help_reads(tmp_path):

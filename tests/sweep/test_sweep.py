@@ -34,11 +34,9 @@ precision = "fp16"
 """
 
 
-@pytest.mark.slow
-def test_sweep_resumes_after_a_killed_row(trained_tiny, demo_csv, tmp_path, monkeypatch):
-    grid = tmp_path / "grid.toml"
-    grid.write_text(GRID)
-    config = SweepConfig(
+def _config(trained_tiny, demo_csv, tmp_path, grid) -> SweepConfig:
+    """A one-epoch sweep of ``grid`` against the tiny teacher, measured once."""
+    return SweepConfig(
         teacher=str(trained_tiny[0]),
         data=DataConfig(source=str(demo_csv), seed=0),
         out=str(tmp_path / "sweep"),
@@ -47,6 +45,13 @@ def test_sweep_resumes_after_a_killed_row(trained_tiny, demo_csv, tmp_path, monk
         repeats=1,
         min_energy_seconds=0.1,
     )
+
+
+@pytest.mark.slow
+def test_sweep_resumes_after_a_killed_row(trained_tiny, demo_csv, tmp_path, monkeypatch):
+    grid = tmp_path / "grid.toml"
+    grid.write_text(GRID)
+    config = _config(trained_tiny, demo_csv, tmp_path, grid)
     calls = []
     real = sweep_run.run_row
 
@@ -122,15 +127,7 @@ def test_changed_settings_and_failed_rows(trained_tiny, demo_csv, tmp_path, monk
         'best_variants = false\nreference = false\n[[rows]]\nid = "baseline"\n'
         '[[rows]]\nid = "p"\nprune = 0.5\n'
     )
-    config = SweepConfig(
-        teacher=str(trained_tiny[0]),
-        data=DataConfig(source=str(demo_csv), seed=0),
-        out=str(tmp_path / "sweep"),
-        grid=str(grid),
-        train=TrainConfig(epochs=1, batch_size=32, max_length=48, lr=1e-3, progress=False),
-        repeats=1,
-        min_energy_seconds=0.1,
-    )
+    config = _config(trained_tiny, demo_csv, tmp_path, grid)
     real = sweep_run.run_row
 
     def failing(cfg, row, rows, done):
@@ -217,12 +214,7 @@ def test_a_refused_row_stops_the_sweep_before_the_first_row(trained_tiny, demo_c
         'reference = false\n[[rows]]\nid = "p"\nprune = 0.5\n'
         '[[rows]]\nid = "bad"\nprune = 0.5\ndistill = {attention_weight = 1.0}\n'
     )
-    config = SweepConfig(
-        teacher=str(trained_tiny[0]),
-        data=DataConfig(source=str(demo_csv), seed=0),
-        out=str(tmp_path / "sweep"),
-        grid=str(grid),
-    )
+    config = _config(trained_tiny, demo_csv, tmp_path, grid)
     with pytest.raises(LahanError, match="row 'bad': .*cannot be combined with --prune"):
         run_sweep(config, progress=False)
     assert not (tmp_path / "sweep" / RESULTS_FILE).exists()

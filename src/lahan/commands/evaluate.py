@@ -53,23 +53,23 @@ def run(args: argparse.Namespace) -> int:
     )
     report = run_evaluate(config)
     if args.json:
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return 0
-    print(format_metrics_table([(config.split, report)]))
+    print(format_metrics_table([(config.split, report.scores())]))
     print()
-    per_class = report["per_class"]
+    per_class = report.per_class
     print(f"{'label':<16}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}")
-    for name in report["labels"]:
+    for name in report.labels:
         c = per_class[name]
         print(
             f"{name:<16}{c['precision']:>10.3f}{c['recall']:>8.3f}{c['f1-score']:>8.3f}"
             f"{int(c['support']):>9}"
         )
-    for group, m in report["by_group"].items():
+    for group, m in report.by_group.items():
         print(
             f"{group}: accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f} ({m['n']} texts)"
         )
-    if report["same_data_as_training"] is False:
+    if report.same_data_as_training is False:
         print("note: this data differs from the data the model was trained on")
-    print(f"\nwrote {report['files']['json']} and {report['files']['confusion_png']}")
+    print(f"\nwrote {report.files['json']} and {report.files['confusion_png']}")
     return 0

@@ -83,8 +83,9 @@ def onnx_graph(
     return path
 
 
-def quantize_onnx_int8(source: Path, target: Path) -> Path:
-    """ONNX Runtime dynamic int8 quantization (int8 weights, per-batch activation scales)."""
+def quantize_onnx_int8(source: Path, target: Path, per_channel: bool = False) -> Path:
+    """ONNX Runtime dynamic int8 quantization (int8 weights, per-batch activation scales;
+    ``per_channel``: a weight scale per output channel instead of per matrix)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -97,6 +98,7 @@ def quantize_onnx_int8(source: Path, target: Path) -> Path:
             prepared,
             target,
             weight_type=QuantType.QInt8,
+            per_channel=per_channel,
             nodes_to_exclude=_nodes_with_empty_weights(prepared),
         )
     finally:
@@ -160,7 +162,7 @@ def export_onnx(
         model_file = fp32_file.name
         if config.quantize == "int8":
             model_file = "model.int8.onnx"
-            quantize_onnx_int8(fp32_file, tmp / model_file)
+            quantize_onnx_int8(fp32_file, tmp / model_file, config.per_channel)
             for extra in (fp32_file, *tmp.glob("model.onnx.data")):
                 extra.unlink()
         tokenizer.save_pretrained(tmp)

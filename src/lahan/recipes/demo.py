@@ -22,6 +22,7 @@ from lahan.io import atomic_write_json, atomic_write_text
 from lahan.recipes.compress import run_compress
 from lahan.recipes.evaluate import run_evaluate
 from lahan.recipes.finetune import run_finetune
+from lahan.records import EvaluateReport
 
 RESULT_FILE = "result.json"
 
@@ -91,9 +92,11 @@ def run_demo(config: DemoConfig) -> dict:
         ("compressed dev", compressed.metrics["dev"]),
     ]
     if has_test:
-        rows += [(f"teacher {split}", teacher_eval), (f"compressed {split}", compressed_eval)]
+        rows += [
+            (f"teacher {split}", teacher_eval.scores()),
+            (f"compressed {split}", compressed_eval.scores()),
+        ]
     table = format_metrics_table(rows)
-    keys = ("accuracy", "macro_precision", "macro_recall", "macro_f1", "n")
     result = {
         "made_by": "demo",
         "data": config.data,
@@ -103,9 +106,9 @@ def run_demo(config: DemoConfig) -> dict:
         "compressed": str(compressed_dir),
         "configuration": compressed.configuration,
         "dev": record.metrics["dev"],
-        split: {k: teacher_eval[k] for k in keys},
+        split: teacher_eval.scores(),
         "compressed_dev": compressed.metrics["dev"],
-        f"compressed_{split}": {k: compressed_eval[k] for k in keys},
+        f"compressed_{split}": compressed_eval.scores(),
         "params": {
             "teacher": compressed.params["teacher"]["total"],
             "compressed": compressed.params["compressed"]["total"],
@@ -123,9 +126,9 @@ def run_demo(config: DemoConfig) -> dict:
     return result
 
 
-def _report_markdown(result: dict, table: str, evaluation: dict, split: str) -> str:
-    png = Path(evaluation["files"]["confusion_png"]).name
-    per_class = evaluation["per_class"]
+def _report_markdown(result: dict, table: str, evaluation: EvaluateReport, split: str) -> str:
+    png = Path(evaluation.files["confusion_png"]).name
+    per_class = evaluation.per_class
     params = result["params"]
     lines = [
         "# lahan demo report",
@@ -150,7 +153,7 @@ def _report_markdown(result: dict, table: str, evaluation: dict, split: str) -> 
         "| label | precision | recall | F1 | support |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
-    for name in evaluation["labels"]:
+    for name in evaluation.labels:
         c = per_class[name]
         lines.append(
             f"| {name} | {c['precision']:.3f} | {c['recall']:.3f} | "

@@ -10,19 +10,19 @@ from lahan.deploy.predictor import is_onnx_folder, load_predictor
 from lahan.errors import OptionError
 from lahan.evaluate import predict_logits, report_from_logits, write_report_files
 from lahan.models import inference_max_length, load_model, model_labels, resolve_label_map
-from lahan.records import ModelRecord
+from lahan.records import EvaluateReport, ModelRecord
 from lahan.reference import is_reference_folder
 
 
-def run_evaluate(config: EvaluateConfig) -> dict:
+def run_evaluate(config: EvaluateConfig) -> EvaluateReport:
     """Evaluate ``config.model`` on ``config.split``; write JSON + PNG to ``config.out``
     (default MODEL/eval).
 
     ``split`` is train, dev, test, or ``all``: every row of the source as given (no split,
     no leakage removal), e.g. to score a whole test file. ``model`` may be an ONNX
     folder from ``lahan export``. ``max_length`` defaults to the one the model was
-    trained with (an ONNX graph's is fixed at export). Returns the report,
-    with ``files`` and whether the data matches the training data's fingerprint.
+    trained with (an ONNX graph's is fixed at export). Returns the report, with ``files``
+    and whether the data matches the training data's fingerprint.
     """
     model_dir, split, labels = config.model, config.split, config.labels
     batch_size, max_length, out = config.batch_size, config.max_length, config.out_dir
@@ -56,5 +56,5 @@ def run_evaluate(config: EvaluateConfig) -> dict:
     report["data_fingerprint"] = dataset.fingerprint()
     trained_on = record.data_fingerprint
     report["same_data_as_training"] = trained_on == dataset.fingerprint() if trained_on else None
-    report["files"] = write_report_files(report, out, split)
-    return report
+    files = write_report_files(report, out, split)
+    return EvaluateReport.from_dict(report | {"files": files})
