@@ -212,3 +212,36 @@ def test_old_rows_keep_their_fingerprint():
         },
         sort_keys=True,
     )
+
+
+def test_an_empty_table_turns_its_part_on():
+    """`distill = {}` is distillation with its defaults, `trim = {}` trimming: a table is
+    on, whatever it holds (an empty one read as false would run the teacher silently)."""
+    assert Row("t", trim={}).makes
+    assert _compress(Row("d", prune=0.5, distill={})).distill is not None
+    assert Row("s", distill={}, student="layers:2").trains
+
+
+def test_row_values_are_read_as_their_flags_read_text():
+    row = Row("p", prune={"sparsity": 0.5, "granularity": "hybrid", "block": "16x16"})
+    assert row.parts()["prune"].block == (16, 16)
+    trim = Row("t", trim={"text_files": "corpus.txt"}).parts()["trim"]
+    assert trim.text_files == ("corpus.txt",)
+
+
+def test_a_row_training_in_fp16_is_skipped_without_cuda(tmp_path):
+    path = tmp_path / "g.toml"
+    path.write_text('[[rows]]\nid = "h"\nprune = 0.5\ntrain = {precision = "fp16"}\n')
+    row = load_grid(str(path), cuda=False).rows[0]
+    assert row.skip and "CUDA" in row.skip
+
+
+def test_checkpoint_and_progress_options_of_a_row_leave_its_fingerprint_alone(tmp_path):
+    from lahan.config import DataConfig, SweepConfig
+    from lahan.recipes.sweep import fingerprint
+
+    cfg = SweepConfig(teacher=str(tmp_path), data=DataConfig(source="x.csv"), out="o")
+    plain = fingerprint(cfg, Row("p", prune=0.5))
+    assert fingerprint(cfg, Row("p", prune=0.5, train={"checkpoint_every": 7})) == plain
+    assert fingerprint(cfg, Row("p", prune=0.5, train={"progress": False})) == plain
+    assert fingerprint(cfg, Row("p", prune=0.5, train={"epochs": 2})) != plain

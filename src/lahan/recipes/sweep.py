@@ -127,12 +127,27 @@ def _spec(cfg: SweepConfig, row: Row, rows: dict[str, Row]) -> str:
     return f"{model}@{','.join(options)}" if options else model
 
 
+# training options that do not change a row's result: how often checkpoints are written,
+# whether bars are drawn
+NOT_RESULT_SHAPING = ("checkpoint_every", "progress")
+
+
+def _unwritten(train: dict | None) -> dict | None:
+    """A row's own training options, less those that do not change its result."""
+    kept = {k: v for k, v in (train or {}).items() if k not in NOT_RESULT_SHAPING}
+    return kept or None
+
+
 def fingerprint(cfg: SweepConfig, row: Row) -> str:
     """What a row's result depends on: its settings, the training and the inputs."""
     material = json.dumps(
         {
             # rows written before an option existed keep their fingerprint
-            "row": {k: v for k, v in row.to_dict().items() if (k, v) not in ROW_DEFAULTS_BEFORE},
+            "row": {
+                k: v
+                for k, v in (row.to_dict() | {"train": _unwritten(row.train)}).items()
+                if (k, v) not in ROW_DEFAULTS_BEFORE
+            },
             "teacher": str(Path(cfg.teacher).resolve()),
             "data": asdict(cfg.data),
             # how often checkpoints are written does not change a row's result

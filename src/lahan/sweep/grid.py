@@ -25,6 +25,7 @@ from lahan.config import (
     PruneConfig,
     TrainConfig,
     TrimConfig,
+    flag_of,
 )
 from lahan.errors import LahanError, OptionError
 
@@ -42,6 +43,22 @@ ROW_PARTS = {
 }
 
 
+def _on(value: bool | dict) -> bool:
+    """A distill / trim part is on when true or a table of fields (an empty one included)."""
+    return value is True or isinstance(value, dict)
+
+
+def _flag_value(cls: type, name: str, value: Any) -> Any:
+    """A row's value read as its flag reads text: ``block = "16x16"`` through the flag's
+    parser, a single file for a repeatable one (``text_files = "a.txt"``) as a tuple."""
+    spec = flag_of(cls, name)
+    if spec is None or not isinstance(value, str):
+        return value
+    if spec.repeat:
+        return (value,)
+    return spec.parse(value) if spec.parse else value
+
+
 def _part(row_id: str, part: str, values: dict, required: tuple[str, ...] = ()) -> Any:
     """``values`` as the config of ``part`` (PruneConfig for "prune", ...), refusing keys
     it does not have and values its own checks refuse, with the row named."""
@@ -56,7 +73,7 @@ def _part(row_id: str, part: str, values: dict, required: tuple[str, ...] = ()) 
     if missing:
         raise LahanError(f"row '{row_id}': {part} needs {', '.join(missing)}")
     try:
-        return cls(**values)
+        return cls(**{k: _flag_value(cls, k, v) for k, v in values.items()})
     except ConfigError as err:
         raise LahanError(f"row '{row_id}': {part}.{err.field} {err.problem}") from err
     except (TypeError, ValueError) as err:
@@ -112,15 +129,17 @@ class Row:
             raise LahanError(f"row '{self.id}': padding must be dynamic or fixed")
         if self.padding == "fixed" and self.runtime == "onnx":
             raise LahanError(f"row '{self.id}': fixed padding is for torch rows")
-        if self.student and not self.distill:
+        if self.student and not _on(self.distill):
             raise LahanError(f"row '{self.id}': a student needs distill = true")
-        made = self.prune is not None or self.distill or self.trim or self.train is not None
+        made = (
+            self.prune is not None or _on(self.distill) or _on(self.trim) or self.train is not None
+        )
         if self.derive_from and made:
             raise LahanError(
                 f"row '{self.id}': a derived row reuses '{self.derive_from}''s model as it is; "
                 "give it no prune, distill, train or trim (make a row of its own instead)"
             )
-        if self.train is not None and self.prune is None and not self.distill:
+        if self.train is not None and self.prune is None and not _on(self.distill):
             raise LahanError(
                 f"row '{self.id}': train options are for a row that trains: give it prune "
                 "or distill too"
@@ -148,12 +167,12 @@ class Row:
                     f"row '{self.id}': prune.sparsity must be in (0, 1), got {prune.sparsity}"
                 )
         distill = None
-        if self.distill:
+        if _on(self.distill):
             distill = _part(
                 self.id, "distill", self.distill if isinstance(self.distill, dict) else {}
             )
         trim = TrimConfig()
-        if self.trim:
+        if _on(self.trim):
             values = self.trim if isinstance(self.trim, dict) else {}
             trim = _part(self.id, "trim", {"enabled": True, **values})
         train = dict(self.train or {})
@@ -196,12 +215,12 @@ class Row:
     @property
     def makes(self) -> bool:
         """It makes a model of its own with `lahan compress` (trains or trims)."""
-        made = self.prune is not None or self.distill or self.trim
-        return self.derive_from is None and not self.reference and bool(made)
+        made = self.prune is not None or _on(self.distill) or _on(self.trim)
+        return self.derive_from is None and not self.reference and made
 
     @property
     def trains(self) -> bool:
-        return self.makes and (self.prune is not None or bool(self.distill))
+        return self.makes and (self.prune is not None or _on(self.distill))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -285,7 +304,8 @@ def load_grid(spec: str, cuda: bool) -> Grid:
             )
         rows.append(Row(**raw))
     for row in rows:
-        if row.precision == "fp16" and not cuda and not row.skip:
+        trains_fp16 = (row.train or {}).get("precision") == "fp16"
+        if (row.precision == "fp16" or trains_fp16) and not cuda and not row.skip:
             row.skip = "fp16 needs a CUDA GPU; none here"
     # a custom grid runs the rows it lists; int8/ONNX variants only when it asks for them
     return Grid(
