@@ -12,7 +12,7 @@ measured like the others, so the report shows when a cheap model is enough.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -194,13 +194,13 @@ class Row:
         parts = self.parts(granularity)
         distill = parts["distill"]
         if distill is not None and distill.cache_dir is None:
-            distill = DistillConfig(**{**asdict(distill), "cache_dir": cache_dir})
+            distill = replace(distill, cache_dir=cache_dir)
         try:
             return CompressConfig(
                 teacher=teacher,
                 data=data,
                 out=out,
-                train=TrainConfig(**{**asdict(train), **parts["train"]}),
+                train=replace(train, **parts["train"]),
                 prune=parts["prune"],
                 distill=distill,
                 student=self.student,
